@@ -1,0 +1,141 @@
+package conformance
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+)
+
+// Report receives each violation found by a wrapper. A test's Errorf is the usual choice; it must be
+// safe for concurrent use, since exchanges may run in parallel.
+type Report func(err error)
+
+func isJSON(contentType string) bool {
+	return strings.HasPrefix(strings.ToLower(strings.TrimSpace(contentType)), "application/json")
+}
+
+// RoundTripper wraps next (http.DefaultTransport when nil) so that every request it sends and every
+// response it receives is checked against the spec; violations go to report. Requests that match no
+// operation are reported too: a client of this API should send nothing else. The exchange itself is
+// passed through unchanged; bodies that are streamed (parts, downloads) are not read.
+func (v *Validator) RoundTripper(next http.RoundTripper, report Report) http.RoundTripper {
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	return roundTripperFunc(func(req *http.Request) (*http.Response, error) {
+		if err := v.ValidateRequest(req); err != nil {
+			report(fmt.Errorf("client sent a request that breaks the spec: %w", err))
+		}
+		resp, err := next.RoundTrip(req)
+		if err != nil {
+			return resp, err
+		}
+		var body []byte
+		if isJSON(resp.Header.Get("Content-Type")) {
+			body, err = io.ReadAll(io.LimitReader(resp.Body, maxBufferedBody))
+			resp.Body.Close()
+			resp.Body = io.NopCloser(bytes.NewReader(body))
+			if err != nil {
+				// Hand the failure to the caller as it happened; there is nothing to validate.
+				return nil, err
+			}
+		}
+		if _, _, rerr := v.Route(req); rerr == nil {
+			if verr := v.ValidateResponse(req, resp.StatusCode, resp.Header, body); verr != nil {
+				report(fmt.Errorf("server answered with a response that breaks the spec: %w", verr))
+			}
+		}
+		return resp, nil
+	})
+}
+
+type roundTripperFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripperFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// Handler wraps a server so that every response it writes to a request for one of the spec's
+// operations is checked against the spec; violations go to report. Requests are checked only when
+// the server answered them with a 2xx: a server may refuse a bad request, but must never accept
+// one. Requests for paths outside the spec (such as /healthz) are passed through unchecked.
+func (v *Validator) Handler(next http.Handler, report Report) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, _, err := v.Route(r); err != nil {
+			next.ServeHTTP(w, r)
+			return
+		}
+		// Keep a copy of the request (without its body) for validation after the handler ran, and
+		// of a small JSON body, which the handler will consume.
+		check := r.Clone(r.Context())
+		var reqBody []byte
+		if isJSON(r.Header.Get("Content-Type")) && r.ContentLength >= 0 && r.ContentLength <= maxBufferedBody {
+			b, err := io.ReadAll(io.LimitReader(r.Body, maxBufferedBody+1))
+			if err == nil && len(b) <= maxBufferedBody {
+				reqBody = b
+				r.Body = io.NopCloser(bytes.NewReader(b))
+			} else {
+				r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(b), r.Body))
+			}
+		}
+		rec := &recorder{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(rec, r)
+
+		if rec.status/100 == 2 {
+			check.Body = io.NopCloser(bytes.NewReader(reqBody))
+			if err := v.ValidateRequest(check); err != nil {
+				report(fmt.Errorf("server accepted a request that breaks the spec: %w", err))
+			}
+		}
+		if rec.overflow {
+			report(fmt.Errorf("%s %s: JSON response body is over %d bytes", r.Method, r.URL.Path, maxBufferedBody))
+			return
+		}
+		if err := v.ValidateResponse(check, rec.status, rec.Header(), rec.body.Bytes()); err != nil {
+			report(fmt.Errorf("server wrote a response that breaks the spec: %w", err))
+		}
+	})
+}
+
+// recorder passes a response through while keeping its status and, for JSON, a copy of its body.
+type recorder struct {
+	http.ResponseWriter
+	status      int
+	wroteHeader bool
+	keepBody    bool
+	overflow    bool
+	body        bytes.Buffer
+}
+
+func (r *recorder) WriteHeader(status int) {
+	if !r.wroteHeader {
+		r.wroteHeader = true
+		r.status = status
+		r.keepBody = isJSON(r.Header().Get("Content-Type"))
+	}
+	r.ResponseWriter.WriteHeader(status)
+}
+
+func (r *recorder) Write(p []byte) (int, error) {
+	if !r.wroteHeader {
+		r.WriteHeader(http.StatusOK)
+	}
+	if r.keepBody && !r.overflow {
+		if r.body.Len()+len(p) > maxBufferedBody {
+			r.overflow = true
+		} else {
+			r.body.Write(p)
+		}
+	}
+	return r.ResponseWriter.Write(p)
+}
+
+// Flush lets streaming handlers flush through the wrapper.
+func (r *recorder) Flush() {
+	if f, ok := r.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
