@@ -1,0 +1,54 @@
+# Targets a newcomer can guess. `make run` starts the reference server; `make test` runs the tests;
+# `make ci` is what CI runs.
+
+GO        ?= go
+ADDR      ?= 127.0.0.1:8080
+DATA      ?= ./data
+# The race detector needs cgo; without a C compiler Go turns cgo off and the tests run without it.
+RACE      := $(if $(filter 1,$(shell $(GO) env CGO_ENABLED)),-race,)
+SPECTRAL_VERSION := 6.16.3
+TOOLS     := .tools
+SPECTRAL  := $(TOOLS)/node_modules/.bin/spectral
+BASE_REF  ?=
+
+.PHONY: all run test generate check-generated lint lint-go lint-spec bench fuzz ci spec-diff upstream-diff
+
+all: test
+
+## run: start the reference server on the embedded SQLite store (http://$(ADDR)/v1)
+run:
+	$(GO) run ./cmd/uploads-server -addr $(ADDR) -data $(DATA)
+
+## test: run every test, with the race detector where cgo is available
+test:
+	$(GO) test $(RACE) -count=1 ./...
+
+## generate: regenerate gen/ from openapi/uploads.yaml
+generate:
+	$(GO) generate ./
+
+## check-generated: fail, naming the files, when gen/ is not what openapi/ generates
+check-generated:
+	bash scripts/check-generated.sh
+
+## lint: gofmt, go vet, staticcheck and the OpenAPI linter (Spectral)
+lint: lint-go lint-spec
+
+lint-go:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) tool staticcheck ./...
+
+$(SPECTRAL):
+	@command -v npm >/dev/null || { echo "npm is needed for the OpenAPI linter (Spectral)"; exit 1; }
+	npm install --silent --no-audit --no-fund --no-package-lock --prefix $(TOOLS) @stoplight/spectral-cli@$(SPECTRAL_VERSION)
+
+lint-spec: $(SPECTRAL)
+	$(SPECTRAL) lint --fail-severity=warn --ruleset .spectral.yaml openapi/uploads.yaml
+
+## bench: run the benchmarks (not part of `make test`)
+bench:
+	$(GO) test -run='^$$' -bench=. -benchmem ./...
+
+## ci: everything CI checks
+ci: check-generated lint test
