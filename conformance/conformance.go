@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"strings"
 
@@ -98,17 +99,66 @@ func checkBearer(_ context.Context, in *openapi3filter.AuthenticationInput) erro
 	return nil
 }
 
+// schemaOptions keep schema errors to the path and the reason: the default message also prints the
+// whole schema and the offending value, which buries the reason in a report.
+var schemaOptions = []openapi3.SchemaValidationOption{openapi3.DisableSchemaErrorDetails()}
+
 func (v *Validator) requestInput(r *http.Request, route *routers.Route, params map[string]string) *openapi3filter.RequestValidationInput {
 	return &openapi3filter.RequestValidationInput{
 		Request:    r,
 		PathParams: params,
 		Route:      route,
 		Options: &openapi3filter.Options{
-			AuthenticationFunc: checkBearer,
-			MultiError:         true,
-			ExcludeRequestBody: streamsBody(route),
+			AuthenticationFunc:                checkBearer,
+			MultiError:                        true,
+			ExcludeRequestBody:                streamsBody(route),
+			RejectWhenRequestBodyNotSpecified: true,
+			SchemaValidationOptions:           schemaOptions,
 		},
 	}
+}
+
+// checkStreamedRequest checks the Content-Type of a request whose body the validators leave unread,
+// which openapi3filter skips together with the body.
+func checkStreamedRequest(in *openapi3filter.RequestValidationInput) error {
+	body := in.Route.Operation.RequestBody
+	if body == nil || body.Value == nil {
+		return nil
+	}
+	ct := in.Request.Header.Get("Content-Type")
+	if body.Value.Content.Get(ct) == nil {
+		return &openapi3filter.RequestError{
+			Input:       in,
+			RequestBody: body.Value,
+			Reason:      fmt.Sprintf("header Content-Type has unexpected value %q", ct),
+		}
+	}
+	// A multipart body cannot be read without its boundary.
+	if mediaType, params, err := mime.ParseMediaType(ct); err == nil && strings.HasPrefix(mediaType, "multipart/") && params["boundary"] == "" {
+		return &openapi3filter.RequestError{
+			Input:       in,
+			RequestBody: body.Value,
+			Reason:      fmt.Sprintf("header Content-Type has no boundary in %q", ct),
+		}
+	}
+	return nil
+}
+
+// checkStreamedResponse checks the Content-Type of a response whose body the validators leave
+// unread, which openapi3filter skips together with the body.
+func checkStreamedResponse(in *openapi3filter.ResponseValidationInput) error {
+	ref := in.RequestValidationInput.Route.Operation.Responses.Status(in.Status)
+	if ref == nil || ref.Value == nil || len(ref.Value.Content) == 0 {
+		return nil
+	}
+	ct := in.Header.Get("Content-Type")
+	if ref.Value.Content.Get(ct) == nil {
+		return &openapi3filter.ResponseError{
+			Input:  in,
+			Reason: fmt.Sprintf("response header Content-Type has unexpected value: %q", ct),
+		}
+	}
+	return nil
 }
 
 // ValidateRequest checks a request against its operation. The request body, when it is read, is
@@ -131,10 +181,29 @@ func (v *Validator) ValidateRequest(r *http.Request) error {
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		defer func() { r.Body = io.NopCloser(bytes.NewReader(body)) }()
 	}
-	if err := openapi3filter.ValidateRequest(r.Context(), in); err != nil {
+	err = openapi3filter.ValidateRequest(r.Context(), in)
+	if in.Options.ExcludeRequestBody {
+		err = joinMulti(err, checkStreamedRequest(in))
+	}
+	if err != nil {
 		return fmt.Errorf("%s request: %w", route.Operation.OperationID, err)
 	}
 	return nil
+}
+
+// joinMulti adds extra, when not nil, to err as one more entry of an openapi3.MultiError, the shape
+// that openapi3filter reports several violations in.
+func joinMulti(err, extra error) error {
+	if extra == nil {
+		return err
+	}
+	if err == nil {
+		return extra
+	}
+	if me, ok := err.(openapi3.MultiError); ok {
+		return append(me, extra)
+	}
+	return openapi3.MultiError{err, extra}
 }
 
 // ValidateResponse checks a response to r against the spec: the status must be documented for the
@@ -149,13 +218,18 @@ func (v *Validator) ValidateResponse(r *http.Request, status int, header http.He
 		Status:                 status,
 		Header:                 header,
 		Options: &openapi3filter.Options{
-			IncludeResponseStatus: true,
-			MultiError:            true,
-			ExcludeResponseBody:   streamsBody(route) && status/100 == 2,
+			IncludeResponseStatus:   true,
+			MultiError:              true,
+			ExcludeResponseBody:     streamsBody(route) && status/100 == 2,
+			SchemaValidationOptions: schemaOptions,
 		},
 	}
 	in.SetBodyBytes(body)
-	if err := openapi3filter.ValidateResponse(r.Context(), in); err != nil {
+	err = openapi3filter.ValidateResponse(r.Context(), in)
+	if err == nil && in.Options.ExcludeResponseBody {
+		err = checkStreamedResponse(in)
+	}
+	if err != nil {
 		return fmt.Errorf("%s response %d: %w", route.Operation.OperationID, status, err)
 	}
 	return nil

@@ -34,13 +34,20 @@ func (v *Validator) RoundTripper(next http.RoundTripper, report Report) http.Rou
 		}
 		var body []byte
 		if isJSON(resp.Header.Get("Content-Type")) {
-			body, err = io.ReadAll(io.LimitReader(resp.Body, maxBufferedBody))
-			resp.Body.Close()
-			resp.Body = io.NopCloser(bytes.NewReader(body))
+			body, err = io.ReadAll(io.LimitReader(resp.Body, maxBufferedBody+1))
 			if err != nil {
+				resp.Body.Close()
 				// Hand the failure to the caller as it happened; there is nothing to validate.
 				return nil, err
 			}
+			if len(body) > maxBufferedBody {
+				// Give the caller the whole body, not the part that was read, and check nothing.
+				resp.Body = readCloser{io.MultiReader(bytes.NewReader(body), resp.Body), resp.Body}
+				report(fmt.Errorf("%s %s: JSON response body is over %d bytes", req.Method, req.URL.Path, maxBufferedBody))
+				return resp, nil
+			}
+			resp.Body.Close()
+			resp.Body = io.NopCloser(bytes.NewReader(body))
 		}
 		if _, _, rerr := v.Route(req); rerr == nil {
 			if verr := v.ValidateResponse(req, resp.StatusCode, resp.Header, body); verr != nil {
@@ -49,6 +56,12 @@ func (v *Validator) RoundTripper(next http.RoundTripper, report Report) http.Rou
 		}
 		return resp, nil
 	})
+}
+
+// readCloser reads from one reader and closes another.
+type readCloser struct {
+	io.Reader
+	io.Closer
 }
 
 type roundTripperFunc func(*http.Request) (*http.Response, error)
@@ -69,7 +82,7 @@ func (v *Validator) Handler(next http.Handler, report Report) http.Handler {
 		// of a small JSON body, which the handler will consume.
 		check := r.Clone(r.Context())
 		var reqBody []byte
-		if isJSON(r.Header.Get("Content-Type")) && r.ContentLength >= 0 && r.ContentLength <= maxBufferedBody {
+		if isJSON(r.Header.Get("Content-Type")) && r.ContentLength <= maxBufferedBody {
 			b, err := io.ReadAll(io.LimitReader(r.Body, maxBufferedBody+1))
 			if err == nil && len(b) <= maxBufferedBody {
 				reqBody = b
