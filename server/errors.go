@@ -1,0 +1,198 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/uploadkit/uploads/gen"
+	"github.com/uploadkit/uploads/store"
+)
+
+// Error types and codes the server answers with, as the live service spells them.
+const (
+	typeInvalidRequest = "invalid_request_error"
+	typeServer         = "server_error"
+
+	codeInvalidAPIKey   = "invalid_api_key"
+	codeNotFound        = "not_found"
+	codePartTooLarge    = "part_too_large"
+	codeMissingRequired = "missing_required_parameter"
+	codeUnknownParam    = "unknown_parameter"
+	codeInvalidType     = "invalid_type"
+	codeInvalidValue    = "invalid_value"
+	codeBelowMin        = "integer_below_min_value"
+	codeAboveMax        = "integer_above_max_value"
+	codeEmptyString     = "empty_string"
+	codeEmptyArray      = "empty_array"
+)
+
+// serverErrorMessage is what a 500 says: nothing about the cause, which goes to the log only.
+const serverErrorMessage = "The server had an error while processing your request. Sorry about that!"
+
+// apiError is an error answer: an HTTP status and the OpenAI error envelope. Handlers return it as
+// their error; the strict server's error handler writes it.
+type apiError struct {
+	Status  int
+	Message string
+	Type    string
+	Param   string // "" is sent as null
+	Code    string // "" is sent as null
+}
+
+func (e *apiError) Error() string {
+	return fmt.Sprintf("%d %s: %s", e.Status, e.Type, e.Message)
+}
+
+// envelope is the JSON body of e.
+func (e *apiError) envelope() gen.ErrorResponse {
+	body := gen.ErrorResponse{Error: gen.Error{Message: e.Message, Type: e.Type}}
+	if e.Param != "" {
+		body.Error.Param = &e.Param
+	}
+	if e.Code != "" {
+		body.Error.Code = &e.Code
+	}
+	return body
+}
+
+// badRequest is a 400 invalid_request_error about param (may be empty) with code (may be empty).
+func badRequest(param, code, format string, args ...any) *apiError {
+	return &apiError{
+		Status:  http.StatusBadRequest,
+		Message: fmt.Sprintf(format, args...),
+		Type:    typeInvalidRequest,
+		Param:   param,
+		Code:    code,
+	}
+}
+
+func uploadNotFound(uploadID string) *apiError {
+	return &apiError{
+		Status:  http.StatusNotFound,
+		Message: fmt.Sprintf("No upload found with id '%s'.", uploadID),
+		Type:    typeInvalidRequest,
+		Param:   "upload_id",
+		Code:    codeNotFound,
+	}
+}
+
+func fileNotFound(fileID string) *apiError {
+	return &apiError{
+		Status:  http.StatusNotFound,
+		Message: fmt.Sprintf("No file found with id '%s'.", fileID),
+		Type:    typeInvalidRequest,
+		Param:   "file_id",
+		Code:    codeNotFound,
+	}
+}
+
+func partTooLarge(maxBytes int64) *apiError {
+	return &apiError{
+		Status:  http.StatusRequestEntityTooLarge,
+		Message: fmt.Sprintf("A part may be at most %d bytes.", maxBytes),
+		Type:    typeInvalidRequest,
+		Param:   "data",
+		Code:    codePartTooLarge,
+	}
+}
+
+func invalidURL(r *http.Request) *apiError {
+	return &apiError{
+		Status:  http.StatusNotFound,
+		Message: fmt.Sprintf("Invalid URL (%s %s)", r.Method, r.URL.Path),
+		Type:    typeInvalidRequest,
+	}
+}
+
+func internalError() *apiError {
+	return &apiError{Status: http.StatusInternalServerError, Message: serverErrorMessage, Type: typeServer}
+}
+
+// writeError writes e as the response. The body is pretty-printed with a trailing newline, as the
+// live service sends it.
+func writeError(w http.ResponseWriter, e *apiError) {
+	body, err := json.MarshalIndent(e.envelope(), "", "  ")
+	if err != nil {
+		// An envelope of strings always marshals; keep the answer well-formed anyway.
+		body = []byte(`{"error":{"message":"` + serverErrorMessage + `","type":"server_error","param":null,"code":null}}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(e.Status)
+	_, _ = w.Write(append(body, '\n'))
+}
+
+// storeError turns an error of the store into the answer for it. Errors the store does not
+// document become a 500, and what they said is logged, never sent.
+func storeError(err error, uploadID string, maxPart int64) *apiError {
+	var (
+		state    *store.StateError
+		part     *store.PartError
+		size     *store.SizeError
+		checksum *store.ChecksumError
+	)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return uploadNotFound(uploadID)
+	case errors.As(err, &state):
+		return stateError(state)
+	case errors.Is(err, store.ErrPartTooLarge):
+		return partTooLarge(maxPart)
+	case errors.Is(err, store.ErrNoParts):
+		return badRequest("part_ids", codeEmptyArray,
+			"Invalid 'part_ids': empty array. Expected an array with minimum length 1, but got an empty array instead.")
+	case errors.As(err, &part) && errors.Is(err, store.ErrDuplicatePart):
+		return badRequest("part_ids", codeInvalidValue,
+			"Invalid 'part_ids': part '%s' is listed more than once.", part.PartID)
+	case errors.As(err, &part):
+		return badRequest("part_ids", codeInvalidValue,
+			"Invalid 'part_ids': part '%s' is not a part of upload '%s'.", part.PartID, uploadID)
+	case errors.As(err, &size):
+		return badRequest("part_ids", codeInvalidValue,
+			"The parts hold %d bytes in total, but the upload was created with bytes=%d.", size.Got, size.Declared)
+	case errors.As(err, &checksum):
+		return badRequest("md5", codeInvalidValue,
+			"The MD5 checksum of the uploaded parts is %s, which does not match the md5 given (%s).", checksum.Got, checksum.Want)
+	}
+	return nil
+}
+
+// stateError says why an operation needs a pending upload.
+func stateError(e *store.StateError) *apiError {
+	var why string
+	switch e.Status {
+	case store.StatusExpired:
+		why = "it has expired; create a new upload"
+	default:
+		why = fmt.Sprintf("it is already %s", e.Status)
+	}
+	return badRequest("upload_id", "",
+		"Cannot %s upload '%s': %s. Only a pending upload can be changed.", e.Op, e.UploadID, why)
+}
+
+// answerError writes the answer for an error a handler or the generated code returned, logging
+// the cause of a 500 with the request id. When the response has already started (a download that
+// failed half way), nothing more can be sent; the failure is only logged.
+func (s *Server) answerError(w http.ResponseWriter, r *http.Request, err error) {
+	var ae *apiError
+	if !errors.As(err, &ae) {
+		s.logger.LogAttrs(r.Context(), slog.LevelError, "request failed",
+			slog.String("request_id", requestID(r.Context())),
+			slog.String("method", r.Method),
+			slog.String("path", r.URL.Path),
+			slog.String("error", err.Error()))
+		ae = internalError()
+	}
+	if headerWritten(w) {
+		if ae.Status >= 500 {
+			return
+		}
+		s.logger.LogAttrs(r.Context(), slog.LevelWarn, "error after the response started",
+			slog.String("request_id", requestID(r.Context())),
+			slog.String("error", err.Error()))
+		return
+	}
+	writeError(w, ae)
+}

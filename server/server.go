@@ -1,0 +1,229 @@
+// Package server is the reference implementation of the Uploads API: the strict server interface
+// generated from openapi/uploads.yaml (gen.StrictServerInterface), made to behave like the live
+// service over a store.Store.
+//
+// A request passes, in order: observe (request id, openai-* headers, access log, panic recovery),
+// authenticate (Bearer key, owner), validate (the request against the spec, body limits), the
+// generated router and strict handler, and the handlers of this package, which call the store.
+// Every error answer is the OpenAI error envelope.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/getkin/kin-openapi/routers"
+
+	"github.com/uploadkit/uploads/gen"
+	"github.com/uploadkit/uploads/store"
+)
+
+// Defaults of Config.
+const (
+	// DefaultMaxJSONBytes bounds the JSON body of a request; real ones are a few hundred bytes.
+	DefaultMaxJSONBytes = 1 << 20
+	// DefaultSweepInterval is how often expired and cancelled uploads have their bytes freed.
+	DefaultSweepInterval = time.Minute
+)
+
+// Config configures a Server. Store and at least one API key are required.
+type Config struct {
+	// Store keeps uploads, parts and files. The Server does not close it.
+	Store store.Store
+	// APIKeys are the keys accepted as "Authorization: Bearer <key>". Each key owns what it creates
+	// and sees nothing of the others.
+	APIKeys []string
+	// Now is the clock (time.Now when nil). Tests set it to move through expiry.
+	Now func() time.Time
+	// Logger receives the access log and errors (slog.Default when nil).
+	Logger *slog.Logger
+	// MaxPartBytes is the largest part accepted (MaxPartBytes, 64 MiB, when 0).
+	MaxPartBytes int64
+	// MaxJSONBytes is the largest JSON body accepted (DefaultMaxJSONBytes when 0).
+	MaxJSONBytes int64
+	// SweepInterval is how often the background sweeper frees the bytes of expired and cancelled
+	// uploads (DefaultSweepInterval when 0; never when negative).
+	SweepInterval time.Duration
+}
+
+// Server serves the Uploads API under /v1, and GET /healthz. It is an http.Handler; Close stops its
+// background sweeper.
+type Server struct {
+	store   store.Store
+	keys    keyring
+	now     func() time.Time
+	logger  *slog.Logger
+	maxPart int64
+	maxJSON int64
+	router  routers.Router
+	handler http.Handler
+
+	stopSweeper context.CancelFunc
+	sweeperDone chan struct{}
+	closeOnce   sync.Once
+}
+
+var _ gen.StrictServerInterface = (*Server)(nil)
+
+// New builds a Server from cfg and starts its sweeper.
+func New(cfg Config) (*Server, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("new server: no store")
+	}
+	if len(cfg.APIKeys) == 0 {
+		return nil, errors.New("new server: no API key")
+	}
+	s := &Server{
+		store:   cfg.Store,
+		now:     cfg.Now,
+		logger:  cfg.Logger,
+		maxPart: cfg.MaxPartBytes,
+		maxJSON: cfg.MaxJSONBytes,
+	}
+	for i, k := range cfg.APIKeys {
+		if k == "" {
+			return nil, fmt.Errorf("new server: API key %d is empty", i)
+		}
+		s.keys = append(s.keys, keyDigest(k))
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.logger == nil {
+		s.logger = slog.Default()
+	}
+	if s.maxPart <= 0 {
+		s.maxPart = MaxPartBytes
+	}
+	if s.maxJSON <= 0 {
+		s.maxJSON = DefaultMaxJSONBytes
+	}
+	router, err := newRouter(context.Background())
+	if err != nil {
+		return nil, fmt.Errorf("new server: %w", err)
+	}
+	s.router = router
+	s.handler = s.routes()
+
+	interval := cfg.SweepInterval
+	if interval == 0 {
+		interval = DefaultSweepInterval
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s.stopSweeper = cancel
+	s.sweeperDone = make(chan struct{})
+	if interval > 0 {
+		go s.sweepEvery(ctx, interval)
+	} else {
+		close(s.sweeperDone)
+	}
+	return s, nil
+}
+
+// routes assembles the handler chain described in the package comment.
+func (s *Server) routes() http.Handler {
+	strict := gen.NewStrictHandlerWithOptions(s, nil, gen.StrictHTTPServerOptions{
+		RequestErrorHandlerFunc:  s.answerRequestError,
+		ResponseErrorHandlerFunc: s.answerError,
+	})
+	api := http.NewServeMux()
+	api.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { writeError(w, invalidURL(r)) })
+	gen.HandlerWithOptions(strict, gen.StdHTTPServerOptions{
+		BaseURL:          basePath,
+		BaseRouter:       api,
+		ErrorHandlerFunc: s.answerRequestError,
+	})
+
+	root := http.NewServeMux()
+	root.HandleFunc("GET /healthz", s.healthz)
+	root.Handle(basePath+"/", s.authenticate(s.validate(api)))
+	root.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { writeError(w, invalidURL(r)) })
+	return s.observe(root)
+}
+
+// ServeHTTP serves the API.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// answerRequestError answers a request the generated code could not decode (a path parameter, a
+// JSON body, a multipart body). Validation catches nearly all of these first.
+func (s *Server) answerRequestError(w http.ResponseWriter, r *http.Request, err error) {
+	var param *gen.InvalidParamFormatError
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &param):
+		writeError(w, badRequest(param.ParamName, codeInvalidValue, "Invalid '%s'.", param.ParamName))
+	case errors.As(err, &tooLarge):
+		writeError(w, badRequest("", "", "The request body is larger than %d bytes.", tooLarge.Limit))
+	case r.Method == http.MethodPost && isMultipartRoute(r):
+		writeError(w, badRequest("data", "",
+			"The request body must be a multipart/form-data form with one 'data' field holding the part's bytes."))
+	default:
+		writeError(w, badRequest("", "", parseErrorMessage))
+	}
+}
+
+// isMultipartRoute reports whether r is for addUploadPart.
+func isMultipartRoute(r *http.Request) bool {
+	return r.Pattern == "POST "+basePath+"/uploads/{upload_id}/parts"
+}
+
+// healthz answers 200 when the store answers, 503 when it fails.
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	// Looking up an id that cannot exist exercises the store without changing it.
+	_, err := s.store.GetUpload(r.Context(), "", "healthz")
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		s.logger.LogAttrs(r.Context(), slog.LevelError, "health check failed",
+			slog.String("request_id", requestID(r.Context())), slog.String("error", err.Error()))
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = io.WriteString(w, "{\n  \"status\": \"unavailable\"\n}\n")
+		return
+	}
+	_, _ = io.WriteString(w, "{\n  \"status\": \"ok\"\n}\n")
+}
+
+// Sweep frees the bytes of uploads that expired or were cancelled, once, and reports how many it
+// swept. The background sweeper calls it; tests call it directly.
+func (s *Server) Sweep(ctx context.Context) (int, error) {
+	n, err := s.store.SweepExpired(ctx, s.now().Unix())
+	if err != nil {
+		return n, fmt.Errorf("sweep expired uploads: %w", err)
+	}
+	return n, nil
+}
+
+func (s *Server) sweepEvery(ctx context.Context, interval time.Duration) {
+	defer close(s.sweeperDone)
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			n, err := s.Sweep(ctx)
+			switch {
+			case err != nil && ctx.Err() == nil:
+				s.logger.LogAttrs(ctx, slog.LevelError, "sweep failed", slog.String("error", err.Error()))
+			case n > 0:
+				s.logger.LogAttrs(ctx, slog.LevelInfo, "swept uploads", slog.Int("uploads", n))
+			}
+		}
+	}
+}
+
+// Close stops the background sweeper and waits for a sweep in progress to end. It does not close
+// the store, which belongs to the caller. Close may be called more than once.
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() {
+		s.stopSweeper()
+		<-s.sweeperDone
+	})
+	return nil
+}

@@ -1,0 +1,175 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/uploadkit/uploads/gen"
+	"github.com/uploadkit/uploads/store"
+)
+
+// Limits of createUpload, as the live service has them.
+const (
+	// uploadLifetime is how long an upload stays pending: expires_at = created_at + 3600.
+	uploadLifetime = 3600
+	// MaxUploadBytes is the largest upload, 8 GiB.
+	MaxUploadBytes = 8 << 30
+	// MaxPartBytes is the largest part, 64 MiB.
+	MaxPartBytes = 64 << 20
+
+	minFileExpiresAfter = 3600    // one hour
+	maxFileExpiresAfter = 2592000 // thirty days
+)
+
+// purposeOrder lists the purposes createUpload accepts, in the order the live service names them
+// in its error message.
+var purposeOrder = []string{"fine-tune", "assistants", "batch", "user_data", "vision", "evals"}
+
+// CreateUpload records a new pending upload, owned by the key of the request.
+func (s *Server) CreateUpload(ctx context.Context, req gen.CreateUploadRequestObject) (gen.CreateUploadResponseObject, error) {
+	if req.Body == nil {
+		return nil, badRequest("", "", parseErrorMessage)
+	}
+	body := *req.Body
+	if err := checkCreate(body); err != nil {
+		return nil, err
+	}
+	now := s.now().Unix()
+	u := store.Upload{
+		ID:        newUploadID(),
+		Owner:     owner(ctx),
+		Filename:  body.Filename,
+		Purpose:   string(body.Purpose),
+		MIMEType:  body.MIMEType,
+		Bytes:     body.Bytes,
+		CreatedAt: now,
+		ExpiresAt: now + uploadLifetime,
+		Status:    store.StatusPending,
+	}
+	if body.ExpiresAfter != nil {
+		u.FileExpiresAfter = body.ExpiresAfter.Seconds
+	}
+	if err := s.store.CreateUpload(ctx, u); err != nil {
+		return nil, fmt.Errorf("create upload: %w", err)
+	}
+	return gen.CreateUpload200JSONResponse(uploadJSON(u, nil, now)), nil
+}
+
+// checkCreate repeats the checks of the spec that matter to the store, so that a handler never
+// records an upload the spec forbids, whatever ran before it.
+func checkCreate(b gen.CreateUploadRequest) *apiError {
+	switch {
+	case !slices.Contains(purposeOrder, string(b.Purpose)):
+		return badRequest("purpose", "", "'%s' is not one of %s - 'purpose'", b.Purpose, pyList(purposeOrder))
+	case strings.TrimSpace(b.Filename) == "":
+		return badRequest("filename", codeEmptyString, "Invalid 'filename': empty string. Expected a non-empty file name.")
+	case strings.TrimSpace(b.MIMEType) == "":
+		return badRequest("mime_type", codeEmptyString, "Invalid 'mime_type': empty string. Expected a MIME type such as 'text/jsonl'.")
+	case b.Bytes < 1:
+		return badRequest("bytes", codeBelowMin, "Invalid 'bytes': integer below minimum value. Expected a value >= 1, but got %d instead.", b.Bytes)
+	case b.Bytes > MaxUploadBytes:
+		return badRequest("bytes", codeAboveMax, "Invalid 'bytes': integer above maximum value. Expected a value <= %d, but got %d instead.", int64(MaxUploadBytes), b.Bytes)
+	}
+	if ea := b.ExpiresAfter; ea != nil {
+		switch {
+		case ea.Anchor != gen.FileExpirationAfterAnchorCreatedAt:
+			return badRequest("expires_after.anchor", "", "'%s' is not one of ['created_at'] - 'expires_after.anchor'", ea.Anchor)
+		case ea.Seconds < minFileExpiresAfter:
+			return badRequest("expires_after.seconds", codeBelowMin,
+				"Invalid 'expires_after.seconds': integer below minimum value. Expected a value >= %d, but got %d instead.", minFileExpiresAfter, ea.Seconds)
+		case ea.Seconds > maxFileExpiresAfter:
+			return badRequest("expires_after.seconds", codeAboveMax,
+				"Invalid 'expires_after.seconds': integer above maximum value. Expected a value <= %d, but got %d instead.", maxFileExpiresAfter, ea.Seconds)
+		}
+	}
+	return nil
+}
+
+// CompleteUpload turns a pending upload into a File made of the given parts, in order.
+func (s *Server) CompleteUpload(ctx context.Context, req gen.CompleteUploadRequestObject) (gen.CompleteUploadResponseObject, error) {
+	if req.Body == nil {
+		return nil, badRequest("", "", parseErrorMessage)
+	}
+	who := owner(ctx)
+	// The upload is read first only for expires_after, which never changes after create; whether
+	// it may be completed is decided by the store, atomically.
+	u, err := s.store.GetUpload(ctx, who, req.UploadID)
+	if err != nil {
+		return nil, s.fromStore(err, req.UploadID, "complete upload")
+	}
+	now := s.now().Unix()
+	f := store.File{ID: newFileID(), CreatedAt: now}
+	if u.FileExpiresAfter > 0 {
+		at := now + u.FileExpiresAfter
+		f.ExpiresAt = &at
+	}
+	var md5Hex string
+	if req.Body.MD5 != nil {
+		md5Hex = strings.ToLower(*req.Body.MD5)
+	}
+	u, f, err = s.store.Complete(ctx, who, req.UploadID, req.Body.PartIDs, md5Hex, f, now)
+	if err != nil {
+		return nil, s.fromStore(err, req.UploadID, "complete upload")
+	}
+	return gen.CompleteUpload200JSONResponse(uploadJSON(u, &f, now)), nil
+}
+
+// CancelUpload turns a pending upload into a cancelled one.
+func (s *Server) CancelUpload(ctx context.Context, req gen.CancelUploadRequestObject) (gen.CancelUploadResponseObject, error) {
+	now := s.now().Unix()
+	u, err := s.store.Cancel(ctx, owner(ctx), req.UploadID, now)
+	if err != nil {
+		return nil, s.fromStore(err, req.UploadID, "cancel upload")
+	}
+	return gen.CancelUpload200JSONResponse(uploadJSON(u, nil, now)), nil
+}
+
+// fromStore turns an error of the store into the answer for it, or, when the store failed in a
+// way it does not document, into an error saying what was being done (a 500).
+func (s *Server) fromStore(err error, uploadID, doing string) error {
+	if ae := storeError(err, uploadID, s.maxPart); ae != nil {
+		return ae
+	}
+	if errors.Is(err, context.Canceled) {
+		return fmt.Errorf("%s %s: the request was cancelled: %w", doing, uploadID, err)
+	}
+	return fmt.Errorf("%s %s: %w", doing, uploadID, err)
+}
+
+// uploadJSON is the API form of u at Unix time now. The file key is left out unless the upload
+// completed, as the live service does.
+func uploadJSON(u store.Upload, f *store.File, now int64) gen.Upload {
+	out := gen.Upload{
+		ID:        u.ID,
+		Object:    gen.UploadObjectUpload,
+		Bytes:     u.Bytes,
+		CreatedAt: u.CreatedAt,
+		ExpiresAt: u.ExpiresAt,
+		Filename:  u.Filename,
+		Purpose:   u.Purpose,
+		Status:    gen.UploadStatus(u.StatusAt(now)),
+	}
+	if f != nil && u.Status == store.StatusCompleted {
+		fj := fileJSON(*f)
+		out.File = &fj
+	}
+	return out
+}
+
+// fileJSON is the API form of f. status is always "processed" and status_details null, as the
+// live service sends them.
+func fileJSON(f store.File) gen.FileObject {
+	return gen.FileObject{
+		ID:        f.ID,
+		Object:    gen.FileObjectObjectFile,
+		Bytes:     f.Bytes,
+		CreatedAt: f.CreatedAt,
+		ExpiresAt: f.ExpiresAt,
+		Filename:  f.Filename,
+		Purpose:   gen.FileObjectPurpose(f.Purpose),
+		Status:    gen.FileObjectStatusProcessed,
+	}
+}

@@ -1,0 +1,250 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/gorillamux"
+
+	"github.com/uploadkit/uploads/openapi"
+)
+
+// basePath is where the API lives, as in https://api.openai.com/v1.
+const basePath = "/v1"
+
+// opAddUploadPart is the one operation whose body is streamed, so never validated as a whole.
+const opAddUploadPart = "addUploadPart"
+
+// multipartSlack is how much a multipart request for a part may hold beyond the part itself:
+// boundaries and part headers, a few hundred bytes in practice.
+const multipartSlack = 64 << 10
+
+// newRouter finds the spec's operation for a request, on any host, under basePath.
+func newRouter(ctx context.Context) (routers.Router, error) {
+	doc, err := openapi.Load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	doc.Servers = openapi3.Servers{{URL: basePath}}
+	router, err := gorillamux.NewRouter(doc)
+	if err != nil {
+		return nil, fmt.Errorf("build the router of the spec: %w", err)
+	}
+	return router, nil
+}
+
+// validate checks each request against its operation in the spec before it reaches a handler, and
+// answers a request that breaks it with a 400 naming the offending field. It bounds every body:
+// JSON bodies to the configured limit, and a part's request to the part limit (refusing at once
+// one whose Content-Length already says it is too large). The body of addUploadPart is left to the
+// handler, which streams it: validating it here would read it whole into memory.
+func (s *Server) validate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		route, params, err := s.router.FindRoute(r)
+		if err != nil {
+			writeError(w, invalidURL(r))
+			return
+		}
+		streamed := route.Operation.OperationID == opAddUploadPart
+		if streamed {
+			limit := s.maxPart + multipartSlack
+			if r.ContentLength > limit {
+				writeError(w, partTooLarge(s.maxPart))
+				return
+			}
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
+		} else {
+			r.Body = http.MaxBytesReader(w, r.Body, s.maxJSON)
+		}
+		in := &openapi3filter.RequestValidationInput{
+			Request:    r,
+			PathParams: params,
+			Route:      route,
+			Options: &openapi3filter.Options{
+				// The key was checked by authenticate already.
+				AuthenticationFunc: openapi3filter.NoopAuthenticationFunc,
+				ExcludeRequestBody: streamed,
+				// Hand the handler exactly the value that was validated (see runtime.BindJSONBody).
+				KeepValidatedValue: true,
+			},
+		}
+		if err := openapi3filter.ValidateRequest(r.Context(), in); err != nil {
+			writeError(w, s.requestError(err))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// parseErrorMessage is what the live service says about a body that is not JSON.
+const parseErrorMessage = "We could not parse the JSON body of your request. (HINT: This likely means you aren't " +
+	"using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)"
+
+// requestError turns a validation failure into the answer for it, worded like the live service's.
+func (s *Server) requestError(err error) *apiError {
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return badRequest("", "", "The request body is larger than %d bytes.", tooLarge.Limit)
+	}
+	var schemaErr *openapi3.SchemaError
+	if errors.As(err, &schemaErr) {
+		return schemaError(schemaErr)
+	}
+	var parseErr *openapi3filter.ParseError
+	if errors.As(err, &parseErr) {
+		return badRequest("", "", parseErrorMessage)
+	}
+	var reqErr *openapi3filter.RequestError
+	if errors.As(err, &reqErr) {
+		switch {
+		case reqErr.Parameter != nil:
+			return badRequest(reqErr.Parameter.Name, codeInvalidValue, "Invalid '%s': %s.", reqErr.Parameter.Name, reqErr.Error())
+		case strings.HasPrefix(reqErr.Reason, "header Content-Type"):
+			return badRequest("", "",
+				"Invalid Content-Type header (%q): this endpoint expects a JSON body (application/json).",
+				reqErr.Input.Request.Header.Get("Content-Type"))
+		case errors.Is(err, openapi3filter.ErrInvalidRequired):
+			return badRequest("", "", parseErrorMessage)
+		}
+	}
+	return badRequest("", "", "The request does not match the API: %v", err)
+}
+
+var unsupportedProperty = regexp.MustCompile(`^property "(.*)" is unsupported$`)
+
+// schemaError words one schema violation of a JSON body, naming the field as the live service does
+// ("expires_after.seconds", "part_ids[0]").
+func schemaError(e *openapi3.SchemaError) *apiError {
+	path := e.JSONPointer()
+	param := paramName(path)
+	switch e.SchemaField {
+	case "required":
+		return badRequest(param, codeMissingRequired, "Missing required parameter: '%s'.", param)
+	case "properties", "additionalProperties":
+		if m := unsupportedProperty.FindStringSubmatch(e.Reason); m != nil {
+			param = paramName(append(path, m[1]))
+			return badRequest(param, codeUnknownParam, "Unknown parameter: '%s'.", param)
+		}
+	case "enum":
+		allowed := make([]string, 0, len(e.Schema.Enum))
+		if param == "purpose" {
+			allowed = purposeOrder // the order the live service lists them in
+		} else {
+			for _, v := range e.Schema.Enum {
+				allowed = append(allowed, fmt.Sprint(v))
+			}
+		}
+		return badRequest(param, "", "%s is not one of %s - '%s'", pyRepr(e.Value), pyList(allowed), param)
+	case "type":
+		want := "a value"
+		if t := e.Schema.Type; t != nil && len(t.Slice()) > 0 {
+			want = article(t.Slice()[0])
+		}
+		if param == "" {
+			return badRequest("", codeInvalidType, "Invalid type for the request body: expected %s, but got %s instead.",
+				want, jsonKind(e.Value))
+		}
+		return badRequest(param, codeInvalidType, "Invalid type for '%s': expected %s, but got %s instead.",
+			param, want, jsonKind(e.Value))
+	case "minimum":
+		return badRequest(param, codeBelowMin, "Invalid '%s': integer below minimum value. Expected a value >= %s, but got %s instead.",
+			param, number(e.Schema.Min), pyRepr(e.Value))
+	case "maximum":
+		return badRequest(param, codeAboveMax, "Invalid '%s': integer above maximum value. Expected a value <= %s, but got %s instead.",
+			param, number(e.Schema.Max), pyRepr(e.Value))
+	case "minLength":
+		return badRequest(param, codeEmptyString, "Invalid '%s': empty string. Expected a string with minimum length %d, but got an empty string instead.",
+			param, e.Schema.MinLength)
+	case "minItems":
+		return badRequest(param, codeEmptyArray, "Invalid '%s': empty array. Expected an array with minimum length %d, but got an empty array instead.",
+			param, e.Schema.MinItems)
+	case "pattern":
+		return badRequest(param, codeInvalidValue, "Invalid '%s': %s does not match the pattern '%s'.",
+			param, pyRepr(e.Value), e.Schema.Pattern)
+	}
+	return badRequest(param, codeInvalidValue, "Invalid '%s': %s.", param, e.Reason)
+}
+
+// paramName spells a JSON pointer the way the live service names fields: dots between names,
+// brackets around indexes.
+func paramName(path []string) string {
+	var b strings.Builder
+	for _, p := range path {
+		if _, err := strconv.Atoi(p); err == nil && b.Len() > 0 {
+			b.WriteString("[" + p + "]")
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(p)
+	}
+	return b.String()
+}
+
+// pyRepr quotes a value the way the live service's messages do: strings in single quotes, numbers
+// as written.
+func pyRepr(v any) string {
+	switch v := v.(type) {
+	case string:
+		return "'" + v + "'"
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	case nil:
+		return "None"
+	}
+	return fmt.Sprint(v)
+}
+
+func pyList(items []string) string {
+	quoted := make([]string, len(items))
+	for i, it := range items {
+		quoted[i] = "'" + it + "'"
+	}
+	return "[" + strings.Join(quoted, ", ") + "]"
+}
+
+func number(f *float64) string {
+	if f == nil {
+		return "?"
+	}
+	return strconv.FormatFloat(*f, 'f', -1, 64)
+}
+
+func article(jsonType string) string {
+	switch jsonType {
+	case "integer", "object", "array":
+		return "an " + jsonType
+	}
+	return "a " + jsonType
+}
+
+// jsonKind names the JSON type of a decoded value.
+func jsonKind(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return "null"
+	case string:
+		return "a string"
+	case bool:
+		return "a boolean"
+	case float64:
+		if v == float64(int64(v)) {
+			return "an integer"
+		}
+		return "a decimal"
+	case []any:
+		return "an array"
+	case map[string]any:
+		return "an object"
+	}
+	return "a value"
+}
