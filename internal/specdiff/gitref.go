@@ -1,0 +1,55 @@
+package specdiff
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os/exec"
+	"strings"
+)
+
+// BaseRef returns the git ref the spec is compared with when none is given: the newest tag
+// named v* (by version order), or else the first commit that added specPath.
+func BaseRef(ctx context.Context, repoDir, specPath string) (string, error) {
+	tags, err := git(ctx, repoDir, "tag", "--list", "v*", "--sort=-version:refname")
+	if err != nil {
+		return "", fmt.Errorf("list v* tags: %w", err)
+	}
+	if newest, _, _ := strings.Cut(strings.TrimSpace(tags), "\n"); newest != "" {
+		return newest, nil
+	}
+	commits, err := git(ctx, repoDir, "log", "--diff-filter=A", "--format=%H", "--reverse", "--", specPath)
+	if err != nil {
+		return "", fmt.Errorf("find the commit that added %s: %w", specPath, err)
+	}
+	first, _, _ := strings.Cut(strings.TrimSpace(commits), "\n")
+	if first == "" {
+		return "", fmt.Errorf("find the commit that added %s: no v* tag and no commit has it", specPath)
+	}
+	return first, nil
+}
+
+// ShowFile returns the content of specPath (relative to the repository root) at ref.
+func ShowFile(ctx context.Context, repoDir, ref, specPath string) ([]byte, error) {
+	out, err := git(ctx, repoDir, "show", ref+":"+specPath)
+	if err != nil {
+		return nil, fmt.Errorf("read %s at %s: %w", specPath, ref, err)
+	}
+	return []byte(out), nil
+}
+
+// git runs one git command in dir and returns its standard output; on failure the error
+// carries git's own message.
+func git(ctx context.Context, dir string, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, "git", args...)
+	cmd.Dir = dir
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		if msg := strings.TrimSpace(stderr.String()); msg != "" {
+			return "", fmt.Errorf("git %s: %w: %s", strings.Join(args, " "), err, msg)
+		}
+		return "", fmt.Errorf("git %s: %w", strings.Join(args, " "), err)
+	}
+	return stdout.String(), nil
+}
