@@ -1,0 +1,287 @@
+package uploads
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/uploadkit/uploads/gen"
+)
+
+// Client calls the Uploads API. It is safe for concurrent use by several goroutines.
+type Client struct {
+	api        *gen.Client
+	baseURL    string
+	httpClient *http.Client
+	maxRetries int
+	timeout    time.Duration
+
+	// The clock and the dice, replaced in tests so that retries take no real time.
+	sleep     func(ctx context.Context, d time.Duration) error
+	afterFunc func(d time.Duration, f func()) (stop func() bool)
+	now       func() time.Time
+	jitter    func() float64
+}
+
+// NewClient returns a Client configured from the environment (OPENAI_API_KEY, OPENAI_BASE_URL,
+// OPENAI_ORG_ID, OPENAI_PROJECT_ID) and then from opts. It fails with ErrMissingAPIKey when no API
+// key is set, and when an option is invalid.
+func NewClient(opts ...Option) (*Client, error) {
+	cfg := defaultConfig(os.Getenv)
+	for _, o := range opts {
+		if o == nil {
+			continue
+		}
+		if err := o(&cfg); err != nil {
+			return nil, fmt.Errorf("new client: %w", err)
+		}
+	}
+	if strings.TrimSpace(cfg.apiKey) == "" {
+		return nil, ErrMissingAPIKey
+	}
+	base, err := normalizeBaseURL(cfg.baseURL)
+	if err != nil {
+		return nil, fmt.Errorf("new client: %w", err)
+	}
+	hc := cfg.httpClient
+	if hc == nil {
+		hc = &http.Client{}
+	}
+	c := &Client{
+		baseURL:    base,
+		httpClient: hc,
+		maxRetries: cfg.maxRetries,
+		timeout:    cfg.timeout,
+		sleep:      realSleep,
+		afterFunc:  realAfterFunc,
+		now:        time.Now,
+		jitter:     rand.Float64,
+	}
+	api, err := gen.NewClient(base,
+		gen.WithHTTPClient(chain(hc, cfg.middlewares)),
+		gen.WithRequestEditorFn(headerEditor(cfg)))
+	if err != nil {
+		return nil, fmt.Errorf("new client: %w", err)
+	}
+	c.api = api
+	return c, nil
+}
+
+// headerEditor sets the headers every request carries.
+func headerEditor(cfg config) gen.RequestEditorFn {
+	auth := "Bearer " + strings.TrimSpace(cfg.apiKey)
+	extra := cfg.header.Clone()
+	return func(_ context.Context, req *http.Request) error {
+		req.Header.Set("Authorization", auth)
+		if cfg.organization != "" {
+			req.Header.Set("OpenAI-Organization", cfg.organization)
+		}
+		if cfg.project != "" {
+			req.Header.Set("OpenAI-Project", cfg.project)
+		}
+		if cfg.userAgent != "" {
+			req.Header.Set("User-Agent", cfg.userAgent)
+		}
+		if req.Header.Get("Accept") == "" {
+			req.Header.Set("Accept", "application/json")
+		}
+		for k, vs := range extra {
+			req.Header[k] = append([]string(nil), vs...)
+		}
+		return nil
+	}
+}
+
+// doerFunc lets a function be the generated client's HttpRequestDoer.
+type doerFunc func(*http.Request) (*http.Response, error)
+
+func (f doerFunc) Do(req *http.Request) (*http.Response, error) { return f(req) }
+
+// chain puts the middlewares in front of the HTTP client, the first one outermost.
+func chain(hc *http.Client, mws []Middleware) doerFunc {
+	next := MiddlewareNext(hc.Do)
+	for i := len(mws) - 1; i >= 0; i-- {
+		mw, inner := mws[i], next
+		next = func(req *http.Request) (*http.Response, error) { return mw(req, inner) }
+	}
+	return doerFunc(next)
+}
+
+// CreateParams describes the file an upload will carry.
+type CreateParams struct {
+	// Filename is the name of the file. Required.
+	Filename string
+	// Purpose is what the file is for, such as PurposeFineTune. Required.
+	Purpose Purpose
+	// Bytes is the size of the whole file: at least 1, at most MaxUploadSize. Required.
+	Bytes int64
+	// MIMEType is the type of the file, such as "text/jsonl"; it must be one the API supports for
+	// the purpose. Required.
+	MIMEType string
+	// ExpiresAfter, when not zero, makes the resulting File expire this long after it is created:
+	// whole seconds from one hour to 30 days.
+	ExpiresAfter time.Duration
+}
+
+// The range the API allows for CreateParams.ExpiresAfter.
+const (
+	minExpiresAfter = time.Hour
+	maxExpiresAfter = 30 * 24 * time.Hour
+)
+
+func (p CreateParams) request(op string) (gen.CreateUploadRequest, error) {
+	bad := func(param, reason string) error {
+		return &InvalidParamError{Operation: op, Param: param, Reason: reason}
+	}
+	switch {
+	case strings.TrimSpace(p.Filename) == "":
+		return gen.CreateUploadRequest{}, bad("filename", "empty")
+	case strings.TrimSpace(string(p.Purpose)) == "":
+		return gen.CreateUploadRequest{}, bad("purpose", "empty")
+	case p.Bytes < 1 || p.Bytes > MaxUploadSize:
+		return gen.CreateUploadRequest{}, bad("bytes", fmt.Sprintf("%d is not between 1 and %d", p.Bytes, MaxUploadSize))
+	case strings.TrimSpace(p.MIMEType) == "":
+		return gen.CreateUploadRequest{}, bad("MIME type", "empty")
+	}
+	req := gen.CreateUploadRequest{Filename: p.Filename, Purpose: p.Purpose, Bytes: p.Bytes, MIMEType: p.MIMEType}
+	if p.ExpiresAfter != 0 {
+		if p.ExpiresAfter < minExpiresAfter || p.ExpiresAfter > maxExpiresAfter || p.ExpiresAfter%time.Second != 0 {
+			return gen.CreateUploadRequest{}, bad("expires after", fmt.Sprintf("%v is not whole seconds from %v to %v", p.ExpiresAfter, minExpiresAfter, maxExpiresAfter))
+		}
+		req.ExpiresAfter = &gen.FileExpirationAfter{Anchor: gen.FileExpirationAfterAnchorCreatedAt, Seconds: int64(p.ExpiresAfter / time.Second)}
+	}
+	return req, nil
+}
+
+// Create creates an upload that parts can then be added to. The upload is pending and expires an
+// hour after it is created.
+func (c *Client) Create(ctx context.Context, p CreateParams, opts ...CallOption) (*Upload, error) {
+	const op = "create upload"
+	body, err := p.request(op)
+	if err != nil {
+		return nil, err
+	}
+	var up Upload
+	err = c.callJSON(ctx, request{op: op, send: func(ctx context.Context) (*http.Response, error) {
+		return c.api.CreateUpload(ctx, body)
+	}}, opts, &up)
+	if err != nil {
+		return nil, err
+	}
+	return &up, nil
+}
+
+var md5Hex = regexp.MustCompile(`^[0-9a-fA-F]{32}$`)
+
+// Complete completes an upload: partIDs give the order of the parts in the file, and md5, when not
+// empty, is the MD5 of the whole file as 32 hexadecimal digits, for the API to check. The returned
+// upload is completed and carries its File.
+func (c *Client) Complete(ctx context.Context, uploadID string, partIDs []string, md5 string, opts ...CallOption) (*Upload, error) {
+	const what = "complete upload"
+	if err := checkID(what, "upload ID", uploadID); err != nil {
+		return nil, err
+	}
+	op := what + " " + uploadID
+	if len(partIDs) == 0 {
+		return nil, &InvalidParamError{Operation: op, Param: "part IDs", Reason: "none given"}
+	}
+	for i, id := range partIDs {
+		if strings.TrimSpace(id) == "" {
+			return nil, &InvalidParamError{Operation: op, Param: "part IDs", Reason: fmt.Sprintf("ID %d is empty", i)}
+		}
+	}
+	body := gen.CompleteUploadRequest{PartIDs: partIDs}
+	if md5 != "" {
+		if !md5Hex.MatchString(md5) {
+			return nil, &InvalidParamError{Operation: op, Param: "MD5", Reason: fmt.Sprintf("%q is not 32 hexadecimal digits", md5)}
+		}
+		body.MD5 = &md5
+	}
+	var up Upload
+	err := c.callJSON(ctx, request{op: op, send: func(ctx context.Context) (*http.Response, error) {
+		return c.api.CompleteUpload(ctx, uploadID, body)
+	}}, opts, &up)
+	if err != nil {
+		return nil, err
+	}
+	return &up, nil
+}
+
+// Cancel cancels a pending upload; no part can be added to it afterwards. The returned upload is
+// cancelled.
+func (c *Client) Cancel(ctx context.Context, uploadID string, opts ...CallOption) (*Upload, error) {
+	const what = "cancel upload"
+	if err := checkID(what, "upload ID", uploadID); err != nil {
+		return nil, err
+	}
+	var up Upload
+	err := c.callJSON(ctx, request{op: what + " " + uploadID, send: func(ctx context.Context) (*http.Response, error) {
+		return c.api.CancelUpload(ctx, uploadID)
+	}}, opts, &up)
+	if err != nil {
+		return nil, err
+	}
+	return &up, nil
+}
+
+// RetrieveFile returns the File with the given ID, such as the one a completed upload produced.
+func (c *Client) RetrieveFile(ctx context.Context, fileID string, opts ...CallOption) (*File, error) {
+	const what = "retrieve file"
+	if err := checkID(what, "file ID", fileID); err != nil {
+		return nil, err
+	}
+	var f File
+	err := c.callJSON(ctx, request{op: what + " " + fileID, send: func(ctx context.Context) (*http.Response, error) {
+		return c.api.RetrieveFile(ctx, fileID)
+	}}, opts, &f)
+	if err != nil {
+		return nil, err
+	}
+	return &f, nil
+}
+
+// DownloadFile returns the content of the File with the given ID. The caller must close it.
+// Failures before the body starts are retried; a failure while reading the body is the caller's
+// to handle.
+func (c *Client) DownloadFile(ctx context.Context, fileID string, opts ...CallOption) (io.ReadCloser, error) {
+	const what = "download file"
+	if err := checkID(what, "file ID", fileID); err != nil {
+		return nil, err
+	}
+	resp, _, err := c.do(ctx, request{op: what + " " + fileID, stream: true, send: func(ctx context.Context) (*http.Response, error) {
+		return c.api.DownloadFile(ctx, fileID, func(_ context.Context, req *http.Request) error {
+			req.Header.Set("Accept", "application/octet-stream, */*")
+			return nil
+		})
+	}})
+	if err != nil {
+		return nil, err
+	}
+	if cc := applyCallOptions(opts); cc.response != nil {
+		*cc.response = Response{StatusCode: resp.StatusCode, Header: resp.Header}
+	}
+	return resp.Body, nil
+}
+
+// callJSON sends r and decodes the JSON answer into out. Unknown fields and enum values decode
+// without error; the raw answer goes to CaptureResponse.
+func (c *Client) callJSON(ctx context.Context, r request, opts []CallOption, out any) error {
+	resp, body, err := c.do(ctx, r)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(body, out); err != nil {
+		return fmt.Errorf("%s: decode the answer (%d, %q): %w", r.op, resp.StatusCode, snippet(body), err)
+	}
+	if cc := applyCallOptions(opts); cc.response != nil {
+		*cc.response = Response{StatusCode: resp.StatusCode, Header: resp.Header, Body: body}
+	}
+	return nil
+}

@@ -1,0 +1,197 @@
+package uploads
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+)
+
+// maxResponseBody bounds how much of a JSON answer the client reads. Every answer of this API is
+// far smaller.
+const maxResponseBody = 1 << 20
+
+// errAttemptTimeout is the cause of an attempt that ran out of the time WithTimeout gives it.
+var errAttemptTimeout = fmt.Errorf("request attempt timed out: %w", context.DeadlineExceeded)
+
+// request is one operation for do to send, retrying as the policy allows.
+type request struct {
+	op string
+	// send sends one attempt with the given context.
+	send func(ctx context.Context) (*http.Response, error)
+	// rewind, when not nil, is called before every attempt after the first; it puts the request
+	// body back to its start. An error stops the retries.
+	rewind func() error
+	// once is true when the request cannot be sent a second time (its body cannot be rewound).
+	once bool
+	// stream leaves the body of a 2xx answer unread, for the caller to read and close.
+	stream bool
+}
+
+// Response is the raw answer to a call, for what this version of the package does not model:
+// fields the API added later, headers. Pass CaptureResponse to a call to get it.
+type Response struct {
+	// StatusCode is the HTTP status of the final attempt.
+	StatusCode int
+	// Header holds the response headers.
+	Header http.Header
+	// Body is the raw JSON body; nil for DownloadFile, whose body is the returned reader.
+	Body []byte
+}
+
+// RequestID is the x-request-id header of the response.
+func (r *Response) RequestID() string { return r.Header.Get("x-request-id") }
+
+// CallOption changes one call.
+type CallOption func(*callConfig)
+
+type callConfig struct {
+	response *Response
+}
+
+// CaptureResponse stores the raw answer of a successful call in dst, so that fields this version
+// does not know can still be read:
+//
+//	var raw uploads.Response
+//	up, err := client.Cancel(ctx, id, uploads.CaptureResponse(&raw))
+//	// json.Unmarshal(raw.Body, &myStruct)
+func CaptureResponse(dst *Response) CallOption {
+	return func(c *callConfig) { c.response = dst }
+}
+
+func applyCallOptions(opts []CallOption) callConfig {
+	var cc callConfig
+	for _, o := range opts {
+		if o != nil {
+			o(&cc)
+		}
+	}
+	return cc
+}
+
+// do sends r, retrying as the policy allows, and returns the successful answer with its body read
+// (or, with r.stream, unread). Every failure is an *APIError or wraps the transport's error.
+func (c *Client) do(ctx context.Context, r request) (*http.Response, []byte, error) {
+	for attempt := 0; ; attempt++ {
+		if attempt > 0 && r.rewind != nil {
+			if err := r.rewind(); err != nil {
+				return nil, nil, fmt.Errorf("%s: rewind the body to retry: %w", r.op, err)
+			}
+		}
+		resp, body, err := c.attempt(ctx, r)
+		if err == nil && resp.StatusCode/100 == 2 {
+			return resp, body, nil
+		}
+		var retry bool
+		var header http.Header
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, nil, fmt.Errorf("%s: %w", r.op, err)
+			}
+			err = fmt.Errorf("%s: %w", r.op, err)
+			retry = true
+		} else {
+			err = newAPIError(r.op, resp, body)
+			header = resp.Header
+			retry = shouldRetry(resp.StatusCode, header)
+		}
+		if !retry || r.once || attempt >= c.maxRetries {
+			if attempt > 0 {
+				err = fmt.Errorf("%w (gave up after %d attempts)", err, attempt+1)
+			}
+			return nil, nil, err
+		}
+		wait, ok := retryAfter(header, c.now())
+		if !ok {
+			wait = backoff(attempt, c.jitter())
+		}
+		if deadline, ok := ctx.Deadline(); ok && c.now().Add(wait).After(deadline) {
+			return nil, nil, fmt.Errorf("%w (not retried: the wait of %v would pass the context's deadline)", err, wait)
+		}
+		if serr := c.sleep(ctx, wait); serr != nil {
+			return nil, nil, fmt.Errorf("%w (not retried: %w)", err, serr)
+		}
+	}
+}
+
+// attempt sends r once, under the per-attempt timeout, and reads the body unless it streams.
+func (c *Client) attempt(ctx context.Context, r request) (*http.Response, []byte, error) {
+	actx, cancel := context.WithCancelCause(ctx)
+	stop := func() bool { return true }
+	if c.timeout > 0 {
+		stop = c.afterFunc(c.timeout, func() { cancel(errAttemptTimeout) })
+	}
+	timedOut := func(err error) error {
+		if ctx.Err() == nil && errors.Is(context.Cause(actx), errAttemptTimeout) {
+			return fmt.Errorf("%w after %v: %w", errAttemptTimeout, c.timeout, err)
+		}
+		return err
+	}
+	resp, err := r.send(actx)
+	if err != nil {
+		stop()
+		err = timedOut(err)
+		cancel(nil)
+		return nil, nil, err
+	}
+	if r.stream && resp.StatusCode/100 == 2 {
+		if !stop() {
+			resp.Body.Close()
+			cancel(nil)
+			return nil, nil, fmt.Errorf("%w after %v", errAttemptTimeout, c.timeout)
+		}
+		resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: func() { cancel(nil) }}
+		return resp, nil, nil
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody+1))
+	resp.Body.Close()
+	stop()
+	if err != nil {
+		err = timedOut(err)
+		cancel(nil)
+		return nil, nil, fmt.Errorf("read the answer: %w", err)
+	}
+	cancel(nil)
+	if len(body) > maxResponseBody {
+		if resp.StatusCode/100 == 2 {
+			return nil, nil, fmt.Errorf("read the answer: body is over %d bytes", maxResponseBody)
+		}
+		body = body[:maxResponseBody]
+	}
+	return resp, body, nil
+}
+
+// cancelOnClose releases an attempt's context when the caller closes the body it streams.
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel func()
+}
+
+func (b *cancelOnClose) Close() error {
+	err := b.ReadCloser.Close()
+	b.cancel()
+	return err
+}
+
+// realSleep waits for d or until ctx is done.
+func realSleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// realAfterFunc runs f after d, unless the returned stop is called first; stop reports whether it
+// stopped f from running.
+func realAfterFunc(d time.Duration, f func()) (stop func() bool) {
+	return time.AfterFunc(d, f).Stop
+}

@@ -1,0 +1,165 @@
+package uploads
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"unicode/utf8"
+)
+
+// ErrMissingAPIKey is returned by NewClient when no API key is set.
+var ErrMissingAPIKey = errors.New("uploads: no API key: set OPENAI_API_KEY or use WithAPIKey")
+
+// APIError is the error for every answer of the API with a status other than 2xx. The fields come
+// from the API's error envelope when the body is one; when it is not (an HTML page from a proxy,
+// say), Message holds the start of the body and Type, Code and Param are empty.
+//
+// Test for it with errors.As, or with IsNotFound, IsUnauthorized and IsRateLimited.
+type APIError struct {
+	// Operation says what the client was doing, such as "cancel upload upload_abc".
+	Operation string
+	// StatusCode is the HTTP status, such as 404.
+	StatusCode int
+	// Type is the kind of error, such as "invalid_request_error".
+	Type string
+	// Code is a machine-readable code, such as "not_found"; empty when the API sent null.
+	Code string
+	// Param is the request parameter the error is about; empty when the API sent null.
+	Param string
+	// Message is the API's description of the error.
+	Message string
+	// RequestID is the x-request-id header, to quote when asking for support.
+	RequestID string
+	// Header holds the response headers.
+	Header http.Header
+	// Body is the raw response body, at most the first 1 MiB.
+	Body []byte
+}
+
+// Error says what was being done, the status, the message, and the type, code and request id
+// when there are some.
+func (e *APIError) Error() string {
+	var b strings.Builder
+	if e.Operation != "" {
+		b.WriteString(e.Operation)
+		b.WriteString(": ")
+	}
+	fmt.Fprintf(&b, "%d %s", e.StatusCode, http.StatusText(e.StatusCode))
+	if e.Message != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Message)
+	}
+	var details []string
+	if e.Type != "" {
+		details = append(details, "type "+e.Type)
+	}
+	if e.Code != "" {
+		details = append(details, "code "+e.Code)
+	}
+	if e.Param != "" {
+		details = append(details, "param "+e.Param)
+	}
+	if e.RequestID != "" {
+		details = append(details, "request "+e.RequestID)
+	}
+	if len(details) > 0 {
+		b.WriteString(" (")
+		b.WriteString(strings.Join(details, ", "))
+		b.WriteString(")")
+	}
+	return b.String()
+}
+
+// maxSnippet bounds the part of a non-JSON body that goes into APIError.Message.
+const maxSnippet = 200
+
+// newAPIError builds the error for a non-2xx answer to the operation op.
+func newAPIError(op string, resp *http.Response, body []byte) *APIError {
+	e := &APIError{
+		Operation:  op,
+		StatusCode: resp.StatusCode,
+		RequestID:  resp.Header.Get("x-request-id"),
+		Header:     resp.Header,
+		Body:       body,
+	}
+	var env struct {
+		Error *struct {
+			Message string  `json:"message"`
+			Type    string  `json:"type"`
+			Param   *string `json:"param"`
+			Code    *string `json:"code"`
+		} `json:"error"`
+	}
+	if json.Unmarshal(body, &env) == nil && env.Error != nil {
+		e.Message, e.Type = env.Error.Message, env.Error.Type
+		if env.Error.Param != nil {
+			e.Param = *env.Error.Param
+		}
+		if env.Error.Code != nil {
+			e.Code = *env.Error.Code
+		}
+		return e
+	}
+	e.Message = snippet(body)
+	return e
+}
+
+// snippet is the start of a body, on one line, for a message.
+func snippet(body []byte) string {
+	s := strings.Join(strings.Fields(string(body)), " ")
+	if len(s) > maxSnippet {
+		cut := maxSnippet
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + "…"
+	}
+	return s
+}
+
+// statusOf is the status of the APIError in err's chain, or 0.
+func statusOf(err error) int {
+	var apiErr *APIError
+	if errors.As(err, &apiErr) {
+		return apiErr.StatusCode
+	}
+	return 0
+}
+
+// IsNotFound reports whether err is an APIError with status 404: no such upload or file.
+func IsNotFound(err error) bool { return statusOf(err) == http.StatusNotFound }
+
+// IsUnauthorized reports whether err is an APIError with status 401: the API key is missing or wrong.
+func IsUnauthorized(err error) bool { return statusOf(err) == http.StatusUnauthorized }
+
+// IsRateLimited reports whether err is an APIError with status 429, after the retries ran out.
+func IsRateLimited(err error) bool { return statusOf(err) == http.StatusTooManyRequests }
+
+// InvalidParamError reports an argument the client refused before sending anything.
+type InvalidParamError struct {
+	// Operation says what the client was asked to do, such as "cancel upload".
+	Operation string
+	// Param names the argument, such as "upload ID".
+	Param string
+	// Reason says what is wrong with it.
+	Reason string
+}
+
+// Error says what was being done and what is wrong with which argument.
+func (e *InvalidParamError) Error() string {
+	return fmt.Sprintf("%s: invalid %s: %s", e.Operation, e.Param, e.Reason)
+}
+
+// checkID refuses an ID that is empty or blank, or that would be a dot segment of the path ("." or
+// ".."): escaping cannot keep those from moving the request to another route.
+func checkID(op, param, id string) error {
+	switch {
+	case strings.TrimSpace(id) == "":
+		return &InvalidParamError{Operation: op, Param: param, Reason: "empty"}
+	case id == "." || id == "..":
+		return &InvalidParamError{Operation: op, Param: param, Reason: fmt.Sprintf("%q is not an ID", id)}
+	}
+	return nil
+}

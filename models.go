@@ -1,0 +1,65 @@
+package uploads
+
+import "github.com/uploadkit/uploads/gen"
+
+// The models are the generated ones, re-exported under plain names so that everyday code imports
+// only this package. They are aliases, not copies: a value of type Upload is a gen.Upload.
+
+type (
+	// Upload is an upload: one file on its way to becoming a File, sent as many parts.
+	Upload = gen.Upload
+
+	// UploadPart is one part that was added to an upload.
+	UploadPart = gen.UploadPart
+
+	// File is the File a completed upload produced (see Upload.File and Client.RetrieveFile).
+	File = gen.FileObject
+
+	// UploadStatus is the state of an upload. Values this version does not know decode as they are.
+	UploadStatus = gen.UploadStatus
+
+	// Purpose is the intended purpose of an upload, given when it is created.
+	Purpose = gen.CreateUploadRequestPurpose
+
+	// FilePurpose is the purpose of a File. Values this version does not know decode as they are.
+	FilePurpose = gen.FileObjectPurpose
+)
+
+// The states of an upload.
+const (
+	UploadStatusPending   = gen.UploadStatusPending
+	UploadStatusCompleted = gen.UploadStatusCompleted
+	UploadStatusCancelled = gen.UploadStatusCancelled
+	UploadStatusExpired   = gen.UploadStatusExpired
+)
+
+// The purposes an upload can be created with.
+const (
+	PurposeAssistants = gen.CreateUploadRequestPurposeAssistants
+	PurposeBatch      = gen.CreateUploadRequestPurposeBatch
+	PurposeEvals      = gen.CreateUploadRequestPurposeEvals
+	PurposeFineTune   = gen.CreateUploadRequestPurposeFineTune
+	PurposeUserData   = gen.CreateUploadRequestPurposeUserData
+	PurposeVision     = gen.CreateUploadRequestPurposeVision
+)
+
+// The purposes a File can have.
+const (
+	FilePurposeAssistants       = gen.FileObjectPurposeAssistants
+	FilePurposeAssistantsOutput = gen.FileObjectPurposeAssistantsOutput
+	FilePurposeBatch            = gen.FileObjectPurposeBatch
+	FilePurposeBatchOutput      = gen.FileObjectPurposeBatchOutput
+	FilePurposeEvals            = gen.FileObjectPurposeEvals
+	FilePurposeFineTune         = gen.FileObjectPurposeFineTune
+	FilePurposeFineTuneResults  = gen.FileObjectPurposeFineTuneResults
+	FilePurposeUserData         = gen.FileObjectPurposeUserData
+	FilePurposeVision           = gen.FileObjectPurposeVision
+)
+
+// Limits of the API, in bytes.
+const (
+	// MaxPartSize is the largest part the API accepts: 64 MiB.
+	MaxPartSize int64 = 64 << 20
+	// MaxUploadSize is the largest upload the API accepts: 8 GiB.
+	MaxUploadSize int64 = 8 << 30
+)
