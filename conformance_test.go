@@ -17,6 +17,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 
 	"github.com/uploadkit/uploads/conformance"
+	"github.com/uploadkit/uploads/openapi"
 )
 
 // exchangeDir holds one exchange per file; testdata/exchanges/README.md documents the format.
@@ -333,4 +334,62 @@ func dedupe(is []issue) []issue {
 		}
 	}
 	return out
+}
+
+// TestExchangeCoverage keeps the exchanges complete: every operation has a valid exchange and at
+// least three that must be rejected, and every recorded body and header file is used.
+func TestExchangeCoverage(t *testing.T) {
+	doc, err := openapi.Load(t.Context())
+	if err != nil {
+		t.Fatalf("load the spec: %v", err)
+	}
+	valid, invalid := map[string]int{}, map[string]int{}
+	used := map[string]bool{}
+	for _, path := range exchangeFiles(t) {
+		ex := loadExchange(t, path)
+		for _, f := range []string{ex.HeadersFile, ex.Request.BodyFile, responseBodyFile(ex)} {
+			if f != "" {
+				used[filepath.Clean(filepath.Join(filepath.Dir(path), f))] = true
+			}
+		}
+		switch {
+		case ex.Expect != nil:
+			invalid[ex.Operation]++
+		case ex.Response != nil && ex.Response.Status/100 == 2:
+			valid[ex.Operation]++
+		}
+	}
+	for _, item := range doc.Paths.Map() {
+		for _, op := range item.Operations() {
+			if valid[op.OperationID] == 0 {
+				t.Errorf("operation %s has no valid exchange with a 2xx response in %s", op.OperationID, exchangeDir)
+			}
+			if invalid[op.OperationID] < 3 {
+				t.Errorf("operation %s has %d exchanges that must be rejected in %s, want at least 3", op.OperationID, invalid[op.OperationID], exchangeDir)
+			}
+		}
+	}
+	recorded, err := filepath.Glob("testdata/recorded/*.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	headers, err := filepath.Glob("testdata/recorded/headers/*.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recorded) == 0 {
+		t.Fatal("no recorded bodies in testdata/recorded")
+	}
+	for _, f := range append(recorded, headers...) {
+		if !used[filepath.Clean(f)] {
+			t.Errorf("%s is used by no exchange in %s", f, exchangeDir)
+		}
+	}
+}
+
+func responseBodyFile(ex exchange) string {
+	if ex.Response == nil {
+		return ""
+	}
+	return ex.Response.BodyFile
 }
