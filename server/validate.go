@@ -74,6 +74,8 @@ func (s *Server) validate(next http.Handler) http.Handler {
 				ExcludeRequestBody: streamed,
 				// Hand the handler exactly the value that was validated (see runtime.BindJSONBody).
 				KeepValidatedValue: true,
+				// cancelUpload takes no body; a client sending one has the API wrong.
+				RejectWhenRequestBodyNotSpecified: true,
 			},
 		}
 		if err := openapi3filter.ValidateRequest(r.Context(), in); err != nil {
@@ -111,6 +113,8 @@ func (s *Server) requestError(err error) *apiError {
 			return badRequest("", "",
 				"Invalid Content-Type header (%q): this endpoint expects a JSON body (application/json).",
 				reqErr.Input.Request.Header.Get("Content-Type"))
+		case reqErr.RequestBody == nil && reqErr.Err != nil && strings.Contains(reqErr.Err.Error(), "body not allowed"):
+			return badRequest("", "", "This endpoint takes no request body; send none (Content-Length: 0).")
 		case errors.Is(err, openapi3filter.ErrInvalidRequired):
 			return badRequest("", "", parseErrorMessage)
 		}

@@ -1,0 +1,190 @@
+// Command uploads-server serves the Uploads API locally, on the embedded SQLite store, so that
+// clients can be developed and tested without the live service.
+//
+//	uploads-server [-addr 127.0.0.1:8080] [-data ./data] [-api-key KEY[,KEY...]]
+//
+// Each flag falls back to an environment variable: UPLOADS_ADDR, UPLOADS_DATA_DIR and
+// UPLOADS_API_KEYS (keys separated by commas). Without any key, the development key sk-local-dev
+// is accepted, and printed. The server stops on SIGINT or SIGTERM, letting requests in flight
+// finish first.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/uploadkit/uploads/server"
+	"github.com/uploadkit/uploads/store/sqlitestore"
+)
+
+// DevKey is the API key accepted when no key is configured. It is for local development only.
+const DevKey = "sk-local-dev"
+
+// Timeouts of the HTTP server.
+const (
+	readHeaderTimeout = 10 * time.Second
+	// readTimeout bounds reading one request, body included: a 64 MiB part takes about 9 minutes
+	// at 1 Mbit/s, so 15 minutes leaves room for slow links.
+	readTimeout = 15 * time.Minute
+	// There is no write timeout: a download of a large file may take long, and a stalled reader
+	// only holds its own connection.
+	idleTimeout    = 2 * time.Minute
+	maxHeaderBytes = 64 << 10
+	// shutdownGrace is how long requests in flight may take to finish after a signal.
+	shutdownGrace = 30 * time.Second
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		// After the first signal, a second one ends the program at once.
+		<-ctx.Done()
+		stop()
+	}()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "uploads-server:", err)
+		os.Exit(1)
+	}
+}
+
+// config is what the flags and the environment say.
+type config struct {
+	addr    string
+	dataDir string
+	keys    []string
+}
+
+// parseConfig reads the flags, falling back to the environment, then to the defaults.
+func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
+	cfg := config{addr: "127.0.0.1:8080", dataDir: "./data"}
+	if v := getenv("UPLOADS_ADDR"); v != "" {
+		cfg.addr = v
+	}
+	if v := getenv("UPLOADS_DATA_DIR"); v != "" {
+		cfg.dataDir = v
+	}
+	envKeys := splitKeys(getenv("UPLOADS_API_KEYS"))
+
+	fs := flag.NewFlagSet("uploads-server", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&cfg.addr, "addr", cfg.addr, "address to listen on (env UPLOADS_ADDR)")
+	fs.StringVar(&cfg.dataDir, "data", cfg.dataDir, "directory of the store (env UPLOADS_DATA_DIR)")
+	var flagKeys []string
+	fs.Func("api-key", "API key to accept; repeat or separate with commas (env UPLOADS_API_KEYS; default: the dev key "+DevKey+")",
+		func(v string) error {
+			keys := splitKeys(v)
+			if len(keys) == 0 {
+				return errors.New("empty API key")
+			}
+			flagKeys = append(flagKeys, keys...)
+			return nil
+		})
+	if err := fs.Parse(args); err != nil {
+		return config{}, err
+	}
+	if fs.NArg() > 0 {
+		return config{}, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	switch {
+	case len(flagKeys) > 0:
+		cfg.keys = flagKeys
+	case len(envKeys) > 0:
+		cfg.keys = envKeys
+	}
+	return cfg, nil
+}
+
+// splitKeys splits a comma-separated list of keys, dropping blanks.
+func splitKeys(s string) []string {
+	var keys []string
+	for k := range strings.SplitSeq(s, ",") {
+		if k = strings.TrimSpace(k); k != "" {
+			keys = append(keys, k)
+		}
+	}
+	return keys
+}
+
+// run serves until ctx is done, then shuts down: it stops accepting connections, lets requests in
+// flight finish (for up to shutdownGrace), stops the sweeper and closes the store.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) (err error) {
+	cfg, err := parseConfig(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	devKey := len(cfg.keys) == 0
+	if devKey {
+		cfg.keys = []string{DevKey}
+	}
+
+	st, err := sqlitestore.Open(ctx, cfg.dataDir)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := st.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("close the store: %w", cerr)
+		}
+	}()
+	srv, err := server.New(server.Config{Store: st, APIKeys: cfg.keys, Logger: logger})
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.addr, err)
+	}
+	httpServer := &http.Server{
+		Handler:           srv,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+
+	fmt.Fprintf(stdout, "uploads-server listening on http://%s/v1 (data in %s)\n", ln.Addr(), cfg.dataDir)
+	if devKey {
+		fmt.Fprintf(stdout, "accepting the development API key: %s\n", DevKey)
+		fmt.Fprintf(stdout, "try: OPENAI_BASE_URL=http://%s/v1 OPENAI_API_KEY=%s\n", ln.Addr(), DevKey)
+	} else {
+		fmt.Fprintf(stdout, "accepting %d API key(s) from -api-key / UPLOADS_API_KEYS\n", len(cfg.keys))
+	}
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- httpServer.Serve(ln) }()
+	select {
+	case err := <-serveErr:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+
+	logger.Info("shutting down: finishing requests in flight", slog.Duration("grace", shutdownGrace))
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if err := httpServer.Shutdown(shutdownCtx); err != nil {
+		// Requests still running past the grace period are cut off so the store can close.
+		_ = httpServer.Close()
+		logger.Warn("requests still running were cut off", slog.String("error", err.Error()))
+	}
+	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	logger.Info("stopped")
+	return nil
+}
