@@ -1,0 +1,181 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/uploadkit/uploads"
+)
+
+// environment is what a run of the command reads from and writes to, passed in rather than taken from os so
+// that tests can run the command in-process.
+type environment struct {
+	stdin       io.Reader
+	stdout      io.Writer
+	stderr      io.Writer
+	getenv      func(string) string
+	stderrIsTTY bool
+}
+
+// app is one run of the command: its environment and the flags every subcommand shares.
+type app struct {
+	env environment
+
+	apiKey       string
+	baseURL      string
+	organization string
+	project      string
+	json         bool
+
+	ran bool // a subcommand's own code started (so an error is not a usage error from cobra)
+}
+
+const rootLong = `uploads sends large files to the OpenAI Uploads API (or a server that speaks it, such as
+uploads-server): it splits a file into parts, sends them in parallel with a live progress bar, completes the
+upload, and cancels it on the server when interrupted.
+
+Start with 'uploads put FILE --purpose PURPOSE'; the other commands drive one step of an upload each.
+
+Environment:
+  OPENAI_API_KEY      API key (or --api-key)
+  OPENAI_BASE_URL     base URL of the API, default https://api.openai.com/v1 (or --base-url)
+  OPENAI_ORG_ID       organization sent with every request (or --organization)
+  OPENAI_PROJECT_ID   project sent with every request (or --project)
+
+Exit codes:
+  0    success
+  1    the API answered with an error, or reading or writing a file failed
+  2    usage error: an unknown command or flag, a missing or malformed argument, no API key
+  130  interrupted (Ctrl-C or SIGTERM); put cancels its upload on the server first, and a second
+       Ctrl-C exits at once`
+
+// run executes the command line args and returns the process's exit code.
+func run(ctx context.Context, args []string, env environment) int {
+	a := &app{env: env}
+	root := a.rootCommand()
+	root.SetArgs(args)
+	root.SetIn(env.stdin)
+	root.SetOut(env.stdout)
+	root.SetErr(env.stderr)
+	cmd, err := root.ExecuteContextC(ctx)
+	code := exitCode(ctx, err, a.ran)
+	switch code {
+	case exitOK:
+	case exitUsage:
+		printError(env.stderr, err)
+		fmt.Fprintf(env.stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
+	case exitInterrupted:
+		// The command already said what it cleaned up; say nothing more unless it failed for another reason.
+		if !errors.Is(err, errInterrupted) && !errors.Is(err, context.Canceled) {
+			printError(env.stderr, err)
+		}
+	default:
+		printError(env.stderr, err)
+	}
+	return code
+}
+
+// rootCommand builds the command tree.
+func (a *app) rootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "uploads",
+		Short:         "Send large files to the OpenAI Uploads API",
+		Long:          rootLong,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		RunE:          requireSubcommand,
+	}
+	root.CompletionOptions.DisableDefaultCmd = true
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{msg: err.Error()} })
+
+	flags := root.PersistentFlags()
+	flags.StringVar(&a.apiKey, "api-key", "", "API key (default $OPENAI_API_KEY)")
+	flags.StringVar(&a.baseURL, "base-url", "", "base URL of the API (default $OPENAI_BASE_URL, else https://api.openai.com/v1)")
+	flags.StringVar(&a.organization, "organization", "", "organization ID (default $OPENAI_ORG_ID)")
+	flags.StringVar(&a.project, "project", "", "project ID (default $OPENAI_PROJECT_ID)")
+	flags.BoolVar(&a.json, "json", false, "print the API's JSON object instead of a summary")
+
+	root.AddCommand(
+		a.putCommand(),
+		a.createCommand(),
+		a.addPartCommand(),
+		a.completeCommand(),
+		a.cancelCommand(),
+		a.fileCommand(),
+	)
+	return root
+}
+
+// requireSubcommand is the action of a command that only groups others: called alone, it is a usage error.
+func requireSubcommand(cmd *cobra.Command, _ []string) error {
+	names := make([]string, 0, len(cmd.Commands()))
+	for _, sub := range cmd.Commands() {
+		if sub.IsAvailableCommand() {
+			names = append(names, sub.Name())
+		}
+	}
+	return usagef("%s needs a command: one of %s", cmd.CommandPath(), strings.Join(names, ", "))
+}
+
+// action wraps a subcommand's code so that the app knows it ran: errors before that come from cobra's parsing.
+func (a *app) action(f func(cmd *cobra.Command, args []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		a.ran = true
+		return f(cmd, args)
+	}
+}
+
+// config is where and as whom the client talks, from the flags, else the environment.
+type config struct {
+	apiKey       string
+	baseURL      string
+	organization string
+	project      string
+}
+
+// config resolves the flags and the environment. A missing API key is a usage error.
+func (a *app) config() (config, error) {
+	pick := func(flag, env string) string {
+		if flag != "" {
+			return flag
+		}
+		return strings.TrimSpace(a.env.getenv(env))
+	}
+	c := config{
+		apiKey:       pick(a.apiKey, "OPENAI_API_KEY"),
+		baseURL:      pick(a.baseURL, "OPENAI_BASE_URL"),
+		organization: pick(a.organization, "OPENAI_ORG_ID"),
+		project:      pick(a.project, "OPENAI_PROJECT_ID"),
+	}
+	if c.apiKey == "" {
+		return c, usagef("no API key: set OPENAI_API_KEY or pass --api-key")
+	}
+	return c, nil
+}
+
+// client builds the API client from the configuration.
+func (a *app) client() (*uploads.Client, error) {
+	c, err := a.config()
+	if err != nil {
+		return nil, err
+	}
+	opts := []uploads.Option{uploads.WithAPIKey(c.apiKey), uploads.WithUserAgent("uploads-cli")}
+	if c.baseURL != "" {
+		opts = append(opts, uploads.WithBaseURL(c.baseURL))
+	}
+	if c.organization != "" {
+		opts = append(opts, uploads.WithOrganization(c.organization))
+	}
+	if c.project != "" {
+		opts = append(opts, uploads.WithProject(c.project))
+	}
+	client, err := uploads.NewClient(opts...)
+	if err != nil {
+		return nil, usagef("configure the client: %v", err)
+	}
+	return client, nil
+}

@@ -1,0 +1,279 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/uploadkit/uploads"
+)
+
+// createCommand is `uploads create`: start an upload that parts are then added to.
+func (a *app) createCommand() *cobra.Command {
+	var filename, purpose, size, mimeType, expiresAfter string
+	cmd := &cobra.Command{
+		Use:   "create --filename NAME --purpose PURPOSE --bytes SIZE [--mime-type TYPE]",
+		Short: "Create an upload (the first step of doing one by hand)",
+		Long: `Create an upload for a file of the given name and size. Add its parts with 'uploads add-part', then
+finish it with 'uploads complete'. 'uploads put' does all three steps for you.`,
+		Example: "  uploads create --filename train.jsonl --purpose fine-tune --bytes 5GiB",
+		Args:    cobra.NoArgs,
+		RunE: a.action(func(cmd *cobra.Command, _ []string) error {
+			bytes, err := parseSize(size)
+			if err != nil {
+				return usagef("--bytes: %v", err)
+			}
+			params := uploads.CreateParams{Filename: filename, Purpose: uploads.Purpose(purpose), Bytes: bytes, MIMEType: mimeType}
+			if params.MIMEType == "" {
+				params.MIMEType = uploads.GuessMIMEType(filename)
+			}
+			if params.ExpiresAfter, err = expiresAfterFlag(expiresAfter); err != nil {
+				return err
+			}
+			client, err := a.client()
+			if err != nil {
+				return err
+			}
+			var raw uploads.Response
+			up, err := client.Create(cmd.Context(), params, uploads.CaptureResponse(&raw))
+			if err != nil {
+				return err
+			}
+			return a.printObject(&raw, up, uploadSummary(up))
+		}),
+	}
+	flags := cmd.Flags()
+	flags.StringVar(&filename, "filename", "", "name of the file (required)")
+	flags.StringVar(&purpose, "purpose", "", "purpose of the file: assistants, batch, fine-tune, vision, user_data or evals (required)")
+	flags.StringVar(&size, "bytes", "", "size of the whole file, such as 1048576 or 5GiB (required)")
+	flags.StringVar(&mimeType, "mime-type", "", "MIME type of the file (default: guessed from --filename)")
+	flags.StringVar(&expiresAfter, "expires-after", "", "make the File expire this long after it is created, such as 24h (1h to 720h)")
+	for _, name := range []string{"filename", "purpose", "bytes"} {
+		_ = cmd.MarkFlagRequired(name)
+	}
+	return cmd
+}
+
+// addPartCommand is `uploads add-part ID FILE`: send one part of a pending upload.
+func (a *app) addPartCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "add-part UPLOAD_ID FILE",
+		Short: "Add one part (at most 64 MiB) to a pending upload",
+		Long: `Send FILE as the next part of a pending upload and print the part's ID, which 'uploads complete'
+needs. FILE '-' reads the part from standard input (sent once, never retried).`,
+		Example: "  uploads add-part upload_abc123 part-0001.bin",
+		Args:    exactArgs("UPLOAD_ID", "FILE"),
+		RunE: a.action(func(cmd *cobra.Command, args []string) error {
+			client, err := a.client()
+			if err != nil {
+				return err
+			}
+			data := a.env.stdin
+			if args[1] != "-" {
+				f, err := os.Open(args[1])
+				if err != nil {
+					return fmt.Errorf("open the part: %w", err)
+				}
+				defer f.Close()
+				data = f
+			}
+			var raw uploads.Response
+			part, err := client.AddPart(cmd.Context(), args[0], data, uploads.CaptureResponse(&raw))
+			if err != nil {
+				return err
+			}
+			return a.printObject(&raw, part, partSummary(part))
+		}),
+	}
+}
+
+// completeCommand is `uploads complete ID --part ID…`: turn an upload's parts into a File.
+func (a *app) completeCommand() *cobra.Command {
+	var partIDs []string
+	var md5 string
+	cmd := &cobra.Command{
+		Use:   "complete UPLOAD_ID --part PART_ID... [--md5 HEX]",
+		Short: "Complete an upload from its parts, in the order given",
+		Example: `  uploads complete upload_abc123 --part part_1 --part part_2
+  uploads complete upload_abc123 --part part_1,part_2 --md5 9e107d9d372bb6826bd81d3542a419d6`,
+		Args: exactArgs("UPLOAD_ID"),
+		RunE: a.action(func(cmd *cobra.Command, args []string) error {
+			client, err := a.client()
+			if err != nil {
+				return err
+			}
+			var raw uploads.Response
+			up, err := client.Complete(cmd.Context(), args[0], partIDs, strings.TrimSpace(md5), uploads.CaptureResponse(&raw))
+			if err != nil {
+				return err
+			}
+			return a.printObject(&raw, up, uploadSummary(up))
+		}),
+	}
+	cmd.Flags().StringSliceVar(&partIDs, "part", nil, "ID of a part, in file order; repeat it or separate IDs with commas (required)")
+	cmd.Flags().StringVar(&md5, "md5", "", "MD5 of the whole file, 32 hexadecimal digits, for the server to check")
+	_ = cmd.MarkFlagRequired("part")
+	return cmd
+}
+
+// cancelCommand is `uploads cancel ID`: cancel a pending upload.
+func (a *app) cancelCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:     "cancel UPLOAD_ID",
+		Short:   "Cancel a pending upload",
+		Example: "  uploads cancel upload_abc123",
+		Args:    exactArgs("UPLOAD_ID"),
+		RunE: a.action(func(cmd *cobra.Command, args []string) error {
+			client, err := a.client()
+			if err != nil {
+				return err
+			}
+			var raw uploads.Response
+			up, err := client.Cancel(cmd.Context(), args[0], uploads.CaptureResponse(&raw))
+			if err != nil {
+				return err
+			}
+			return a.printObject(&raw, up, uploadSummary(up))
+		}),
+	}
+}
+
+// fileCommand is `uploads file`: the Files a completed upload produced.
+func (a *app) fileCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "file",
+		Short: "Look at and download the File a completed upload produced",
+		Args:  cobra.NoArgs,
+		RunE:  requireSubcommand,
+	}
+	cmd.AddCommand(a.fileGetCommand(), a.fileDownloadCommand())
+	return cmd
+}
+
+// fileGetCommand is `uploads file get ID`.
+func (a *app) fileGetCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:     "get FILE_ID",
+		Short:   "Show a File",
+		Example: "  uploads file get file-abc123",
+		Args:    exactArgs("FILE_ID"),
+		RunE: a.action(func(cmd *cobra.Command, args []string) error {
+			client, err := a.client()
+			if err != nil {
+				return err
+			}
+			var raw uploads.Response
+			f, err := client.RetrieveFile(cmd.Context(), args[0], uploads.CaptureResponse(&raw))
+			if err != nil {
+				return err
+			}
+			return a.printObject(&raw, f, fileSummary(f))
+		}),
+	}
+}
+
+// fileDownloadCommand is `uploads file download ID -o OUT`.
+func (a *app) fileDownloadCommand() *cobra.Command {
+	var out string
+	cmd := &cobra.Command{
+		Use:   "download FILE_ID -o OUT",
+		Short: "Download the content of a File",
+		Long: `Download the content of a File into OUT ('-' for standard output). The content goes to a temporary
+file beside OUT that is renamed to OUT only when the whole content arrived, so a failed download never
+leaves a partial OUT behind.`,
+		Example: "  uploads file download file-abc123 -o train.jsonl",
+		Args:    exactArgs("FILE_ID"),
+		RunE: a.action(func(cmd *cobra.Command, args []string) error {
+			if out == "" {
+				return usagef("-o is empty: name the file to write, or '-' for standard output")
+			}
+			client, err := a.client()
+			if err != nil {
+				return err
+			}
+			body, err := client.DownloadFile(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			defer body.Close()
+			if out == "-" {
+				if _, err := io.Copy(a.env.stdout, body); err != nil {
+					return fmt.Errorf("download file %s: %w", args[0], err)
+				}
+				return nil
+			}
+			if err := writeFileAtomically(out, body); err != nil {
+				return fmt.Errorf("download file %s: %w", args[0], err)
+			}
+			return nil
+		}),
+	}
+	cmd.Flags().StringVarP(&out, "output", "o", "", "file to write the content to, '-' for standard output (required)")
+	_ = cmd.MarkFlagRequired("output")
+	return cmd
+}
+
+// writeFileAtomically copies r into a temporary file beside path and renames it to path once all of r was
+// written and synced; on any failure the temporary file is removed and path is left as it was.
+func writeFileAtomically(path string, r io.Reader) (err error) {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".part-*")
+	if err != nil {
+		return fmt.Errorf("create a temporary file: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if _, err := io.Copy(tmp, r); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("close %s: %w", path, err)
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return fmt.Errorf("set the mode of %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("rename into %s: %w", path, err)
+	}
+	return nil
+}
+
+// exactArgs requires exactly the named positional arguments, and says which are missing or extra.
+func exactArgs(names ...string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		switch {
+		case len(args) < len(names):
+			return usagef("%s: missing %s (usage: %s)", cmd.CommandPath(), strings.Join(names[len(args):], " "), cmd.UseLine())
+		case len(args) > len(names):
+			return usagef("%s: unexpected argument %q (usage: %s)", cmd.CommandPath(), args[len(names)], cmd.UseLine())
+		}
+		for i, arg := range args {
+			if strings.TrimSpace(arg) == "" {
+				return usagef("%s: %s is empty", cmd.CommandPath(), names[i])
+			}
+		}
+		return nil
+	}
+}
+
+// expiresAfterFlag reads --expires-after; empty means the File never expires.
+func expiresAfterFlag(value string) (time.Duration, error) {
+	if value == "" {
+		return 0, nil
+	}
+	seconds, err := parseExpiresAfter(value)
+	if err != nil {
+		return 0, usagef("%v", err)
+	}
+	return time.Duration(seconds) * time.Second, nil
+}
