@@ -1,0 +1,136 @@
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+
+	"github.com/uploadkit/uploads/store"
+)
+
+var _ store.Store = (*Store)(nil)
+
+// busyTimeoutMillis is how long a connection waits for another writer (for example a second
+// process on the same directory) before giving up with SQLITE_BUSY.
+const busyTimeoutMillis = 10000
+
+// Store is the embedded store: SQLite for metadata, the filesystem for part bytes. It is safe for
+// concurrent use. Create it with Open.
+type Store struct {
+	dir      string
+	partsDir string
+
+	// write has exactly one connection, and every transaction on it begins IMMEDIATE: writers
+	// queue in Go (honouring their contexts) instead of contending inside SQLite.
+	write *sql.DB
+	// read serves queries outside transactions; WAL lets it read while a write is in progress.
+	read *sql.DB
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Open opens, creating it when needed, the store kept in directory dir: the database
+// dir/uploads.db and the part bytes under dir/parts. It applies pending schema migrations and
+// removes part files that no recorded part owns (left by a crash between writing and recording
+// them).
+func Open(ctx context.Context, dir string) (*Store, error) {
+	if strings.ContainsRune(dir, '?') {
+		return nil, fmt.Errorf("open store in %q: the directory name may not contain '?'", dir)
+	}
+	s := &Store{dir: dir, partsDir: filepath.Join(dir, "parts")}
+	if err := os.MkdirAll(s.partsDir, 0o755); err != nil {
+		return nil, fmt.Errorf("open store in %s: %w", dir, err)
+	}
+	if err := syncDir(dir); err != nil {
+		return nil, fmt.Errorf("open store in %s: %w", dir, err)
+	}
+
+	dbPath := filepath.Join(dir, "uploads.db")
+	var err error
+	if s.write, err = openDB(dbPath, true); err != nil {
+		return nil, fmt.Errorf("open store in %s: %w", dir, err)
+	}
+	if err := migrate(ctx, s.write); err != nil {
+		s.write.Close()
+		return nil, fmt.Errorf("open store in %s: %w", dir, err)
+	}
+	if s.read, err = openDB(dbPath, false); err != nil {
+		s.write.Close()
+		return nil, fmt.Errorf("open store in %s: %w", dir, err)
+	}
+	if err := s.removeOrphans(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open store in %s: %w", dir, err)
+	}
+	return s, nil
+}
+
+// openDB opens one pool on the database file: the single-connection writer or the reader pool.
+func openDB(path string, writer bool) (*sql.DB, error) {
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeoutMillis))
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "foreign_keys(1)")
+	// NORMAL is durable in WAL mode except for the last transactions before a power loss, which
+	// roll back whole; FULL makes every commit durable, which is what a recorded part promises.
+	q.Add("_pragma", "synchronous(FULL)")
+	if writer {
+		q.Set("_txlock", "immediate")
+	} else {
+		q.Set("_query_only", "1")
+	}
+	db, err := sql.Open("sqlite", path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	if writer {
+		db.SetMaxOpenConns(1)
+	} else {
+		db.SetMaxOpenConns(8)
+	}
+	// Keep connections: opening one runs the pragmas again.
+	db.SetMaxIdleConns(8)
+	db.SetConnMaxLifetime(0)
+	db.SetConnMaxIdleTime(0)
+	if err := db.Ping(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	return db, nil
+}
+
+// Close checkpoints the write-ahead log into the database file and closes it. Calls after the
+// first return the first call's result.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		var errs []error
+		if s.read != nil {
+			errs = append(errs, s.read.Close())
+		}
+		if _, err := s.write.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+			errs = append(errs, fmt.Errorf("checkpoint: %w", err))
+		}
+		errs = append(errs, s.write.Close())
+		if err := errors.Join(errs...); err != nil {
+			s.closeErr = fmt.Errorf("close store in %s: %w", s.dir, err)
+		}
+	})
+	return s.closeErr
+}
+
+// uploadDir is the directory holding the part files of an upload.
+func (s *Store) uploadDir(uploadID string) string { return filepath.Join(s.partsDir, uploadID) }
+
+// partPath is the file holding the bytes of a part.
+func (s *Store) partPath(uploadID, partID string) string {
+	return filepath.Join(s.partsDir, uploadID, partID)
+}

@@ -1,0 +1,28 @@
+package sqlitestore
+
+import (
+	"context"
+	"testing"
+
+	"github.com/uploadkit/uploads/store"
+	"github.com/uploadkit/uploads/store/storetest"
+)
+
+// openTemp opens a store in a new temporary directory, closed when t ends.
+func openTemp(t *testing.T) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return s
+}
+
+func TestSuite(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store { return openTemp(t) })
+}

@@ -1,0 +1,153 @@
+package sqlitestore
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// sweepBatch is how many uploads one sweeping transaction marks, to keep writers' turns short.
+const sweepBatch = 256
+
+// SweepExpired releases the part bytes of cancelled uploads and of pending uploads expired at now,
+// and reports how many uploads it released. Completed uploads are never swept: their file
+// references their parts. For each upload, one transaction marks its bytes as releasing (after
+// which no part can be added and the upload cannot be completed) and deletes its part rows; then
+// the files are removed and the upload marked released. An upload whose files could not be
+// removed stays marked releasing and is tried again by the next sweep.
+func (s *Store) SweepExpired(ctx context.Context, now int64) (int, error) {
+	for {
+		n, err := s.markForRelease(ctx, now)
+		if err != nil {
+			return 0, err
+		}
+		if n < sweepBatch {
+			break
+		}
+	}
+	ids, err := s.releasingUploads(ctx)
+	if err != nil {
+		return 0, err
+	}
+	swept := 0
+	for _, id := range ids {
+		if err := ctx.Err(); err != nil {
+			return swept, fmt.Errorf("sweep: %w", err)
+		}
+		if s.releaseBytes(ctx, id) {
+			swept++
+		}
+	}
+	return swept, nil
+}
+
+// markForRelease marks up to sweepBatch cancelled or expired uploads whose bytes are live as
+// releasing, and deletes their part rows. It returns how many it marked.
+func (s *Store) markForRelease(ctx context.Context, now int64) (int, error) {
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("sweep: %w", err)
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `UPDATE uploads SET bytes_state = ? WHERE id IN (
+		SELECT id FROM uploads WHERE bytes_state = 0
+		AND (status = 'cancelled' OR (status = 'pending' AND expires_at <= ?)) LIMIT ?)`,
+		bytesReleasing, now, sweepBatch)
+	if err != nil {
+		return 0, fmt.Errorf("sweep: mark uploads: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("sweep: mark uploads: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM parts WHERE upload_id IN (
+		SELECT id FROM uploads WHERE bytes_state = ? AND status <> 'completed')`, bytesReleasing); err != nil {
+		return 0, fmt.Errorf("sweep: delete parts: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("sweep: %w", err)
+	}
+	return int(n), nil
+}
+
+// releasingUploads lists the uploads whose part rows are gone but whose files may remain.
+func (s *Store) releasingUploads(ctx context.Context) ([]string, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT id FROM uploads WHERE bytes_state = ?`, bytesReleasing)
+	if err != nil {
+		return nil, fmt.Errorf("sweep: list uploads: %w", err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("sweep: list uploads: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sweep: list uploads: %w", err)
+	}
+	return ids, nil
+}
+
+// releaseBytes removes the part files of an upload marked releasing and marks it released. It
+// reports whether both happened; on failure the upload stays marked for the next sweep.
+func (s *Store) releaseBytes(ctx context.Context, uploadID string) bool {
+	if err := os.RemoveAll(s.uploadDir(uploadID)); err != nil {
+		return false
+	}
+	res, err := s.write.ExecContext(ctx, `UPDATE uploads SET bytes_state = ? WHERE id = ? AND bytes_state = ?`,
+		bytesReleased, uploadID, bytesReleasing)
+	if err != nil {
+		return false
+	}
+	n, err := res.RowsAffected()
+	return err == nil && n == 1
+}
+
+// removeOrphans removes what a crash can leave in the parts directory: temporary files, part files
+// no recorded part owns, and then-empty upload directories.
+func (s *Store) removeOrphans(ctx context.Context) error {
+	entries, err := os.ReadDir(s.partsDir)
+	if err != nil {
+		return fmt.Errorf("remove orphan parts: %w", err)
+	}
+	for _, e := range entries {
+		path := filepath.Join(s.partsDir, e.Name())
+		if !e.IsDir() {
+			if err := os.Remove(path); err != nil {
+				return fmt.Errorf("remove orphan parts: %w", err)
+			}
+			continue
+		}
+		if err := s.removeOrphansOf(ctx, e.Name()); err != nil {
+			return err
+		}
+		os.Remove(path) // only succeeds when empty
+	}
+	return nil
+}
+
+// removeOrphansOf removes the files of one upload's directory that no recorded part owns.
+func (s *Store) removeOrphansOf(ctx context.Context, uploadID string) error {
+	recorded, err := partSizes(ctx, s.read, uploadID)
+	if err != nil {
+		return fmt.Errorf("remove orphan parts: %w", err)
+	}
+	dir := s.uploadDir(uploadID)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("remove orphan parts: %w", err)
+	}
+	for _, e := range entries {
+		if _, ok := recorded[e.Name()]; ok && !isTempName(e.Name()) && e.Type().IsRegular() {
+			continue
+		}
+		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+			return fmt.Errorf("remove orphan parts: %w", err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,97 @@
+package storetest
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/uploadkit/uploads/store"
+)
+
+// testExpiry: an upload is pending until the second before ExpiresAt, and expired from then on,
+// for reads, parts and completion; expiry itself is not stored.
+func testExpiry(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	u := createUpload(t, s, alice, 4, t0)
+	if u.ExpiresAt != t0+3600 {
+		t.Fatalf("test upload expires at %d, want %d", u.ExpiresAt, t0+3600)
+	}
+	last := u.ExpiresAt - 1
+	p := addPart(t, s, alice, u.ID, "abcd", last)
+
+	stored := getUpload(t, s, u.ID)
+	if stored.Status != store.StatusPending {
+		t.Errorf("stored status = %s, want pending", stored.Status)
+	}
+	for now, want := range map[int64]store.Status{t0: store.StatusPending, last: store.StatusPending,
+		u.ExpiresAt: store.StatusExpired, u.ExpiresAt + 86400: store.StatusExpired} {
+		if got := stored.StatusAt(now); got != want {
+			t.Errorf("StatusAt(%d) = %s, want %s", now, got, want)
+		}
+	}
+
+	_, err := s.AddPart(ctx, alice, u.ID, store.Part{ID: newPartID(), CreatedAt: u.ExpiresAt},
+		strings.NewReader("x"), MaxPartSize, u.ExpiresAt)
+	wantStateError(t, err, u.ID, store.StatusExpired)
+	_, _, err = s.Complete(ctx, alice, u.ID, []string{p.ID}, "", newFile(u.ExpiresAt), u.ExpiresAt)
+	wantStateError(t, err, u.ID, store.StatusExpired)
+	_, err = s.Cancel(ctx, alice, u.ID, u.ExpiresAt)
+	wantStateError(t, err, u.ID, store.StatusExpired)
+
+	// Still pending a second earlier: nothing above changed it.
+	_, f := complete(t, s, u.ID, []string{p.ID}, last)
+	if got := readFile(t, s, alice, f.ID); got != "abcd" {
+		t.Errorf("file content = %q, want %q", got, "abcd")
+	}
+	// A completed upload does not expire.
+	if got := getUpload(t, s, u.ID).StatusAt(u.ExpiresAt + 86400); got != store.StatusCompleted {
+		t.Errorf("completed upload, a day after expires_at: status %s, want completed", got)
+	}
+}
+
+// testSweepExpired: the sweeper releases cancelled and expired uploads, leaves pending and
+// completed ones whole, and a released upload can never be completed.
+func testSweepExpired(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	expired, expiredParts := uploadWithParts(t, s, t0-3600, "old ", "bytes")
+	cancelled, _ := uploadWithParts(t, s, t0-3600, "gone")
+	if _, err := s.Cancel(ctx, alice, cancelled.ID, t0-3600); err != nil {
+		t.Fatalf("Cancel: %v", err)
+	}
+	done, doneParts := uploadWithParts(t, s, t0-3600, "kept ", "file")
+	_, f := complete(t, s, done.ID, doneParts, t0-3600)
+	live, liveParts := uploadWithParts(t, s, t0, "still ", "pending")
+
+	n, err := s.SweepExpired(ctx, t0)
+	if err != nil {
+		t.Fatalf("SweepExpired: %v", err)
+	}
+	// The cancelled upload may already have been released by Cancel itself.
+	if n < 1 || n > 2 {
+		t.Errorf("SweepExpired swept %d uploads, want 1 (expired) or 2 (expired and cancelled)", n)
+	}
+	if n, err := s.SweepExpired(ctx, t0); err != nil || n != 0 {
+		t.Errorf("second SweepExpired = %d, %v; want 0, nil", n, err)
+	}
+
+	if got := getUpload(t, s, expired.ID).StatusAt(t0); got != store.StatusExpired {
+		t.Errorf("swept expired upload reads as %s, want expired", got)
+	}
+	if got := getUpload(t, s, cancelled.ID).StatusAt(t0); got != store.StatusCancelled {
+		t.Errorf("swept cancelled upload reads as %s, want cancelled", got)
+	}
+	// Released is released, even for a caller whose clock says the upload has not expired yet.
+	early := expired.ExpiresAt - 10
+	_, _, err = s.Complete(ctx, alice, expired.ID, expiredParts, "", newFile(early), early)
+	wantStateError(t, err, expired.ID, store.StatusExpired)
+	_, err = s.AddPart(ctx, alice, expired.ID, store.Part{ID: newPartID(), CreatedAt: early}, strings.NewReader("x"), MaxPartSize, early)
+	wantStateError(t, err, expired.ID, store.StatusExpired)
+
+	if got := readFile(t, s, alice, f.ID); got != "kept file" {
+		t.Errorf("completed file after a sweep holds %q, want %q", got, "kept file")
+	}
+	_, lf := complete(t, s, live.ID, liveParts, t0)
+	if got := readFile(t, s, alice, lf.ID); got != "still pending" {
+		t.Errorf("file of an upload pending during the sweep holds %q, want %q", got, "still pending")
+	}
+}
