@@ -8,10 +8,10 @@ import (
 	"github.com/uploadkit/uploads/store/storetest"
 )
 
-// openTemp opens a store in a new temporary directory, closed when t ends.
-func openTemp(t *testing.T) *Store {
+// openTemp opens the store in dir, closed when t ends.
+func openTemp(t *testing.T, dir string) *Store {
 	t.Helper()
-	s, err := Open(context.Background(), t.TempDir())
+	s, err := Open(context.Background(), dir)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -24,5 +24,5 @@ func openTemp(t *testing.T) *Store {
 }
 
 func TestSuite(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) store.Store { return openTemp(t) })
+	storetest.Run(t, func(t *testing.T) store.Store { return openTemp(t, t.TempDir()) })
 }

@@ -1,0 +1,125 @@
+package sqlitestore
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// TestBytesReleased: where part files go after cancel, sweep and completion.
+func TestBytesReleased(t *testing.T) {
+	ctx := context.Background()
+	s := openTemp(t, t.TempDir())
+
+	cancelled := mustCreate(t, s, 4)
+	mustAddPart(t, s, cancelled.ID, "gone")
+	if _, err := s.Cancel(ctx, owner, cancelled.ID, t0); err != nil {
+		t.Fatalf("Cancel: %v", err)
+	}
+	if exists(t, s.uploadDir(cancelled.ID)) {
+		t.Errorf("Cancel left the upload's part files")
+	}
+
+	done := mustCreate(t, s, 4)
+	used, unused := mustAddPart(t, s, done.ID, "used"), mustAddPart(t, s, done.ID, "extra")
+	f := mustComplete(t, s, done.ID, used.ID)
+	if exists(t, s.partPath(done.ID, unused.ID)) {
+		t.Errorf("the part completion did not use is still on disk")
+	}
+	if !exists(t, s.partPath(done.ID, used.ID)) {
+		t.Fatalf("the part the file uses is gone")
+	}
+
+	expired := mustCreate(t, s, 4)
+	mustAddPart(t, s, expired.ID, "old!")
+	if !exists(t, s.uploadDir(expired.ID)) {
+		t.Fatalf("no part directory for the expiring upload")
+	}
+	n, err := s.SweepExpired(ctx, expired.ExpiresAt)
+	if err != nil || n != 1 {
+		t.Fatalf("SweepExpired = %d, %v; want 1 (the expired upload; Cancel released its own)", n, err)
+	}
+	if exists(t, s.uploadDir(expired.ID)) {
+		t.Errorf("SweepExpired left the expired upload's part files")
+	}
+	if got := mustRead(t, s, f.ID); got != "used" {
+		t.Errorf("file after the sweep holds %q, want %q", got, "used")
+	}
+	if got := filesUnder(t, s.partsDir); len(got) != 1 {
+		t.Errorf("files on disk after the sweep: %v, want only the completed file's part", got)
+	}
+}
+
+// TestSweepRetriesRelease: an upload whose files could not be removed when it was cancelled is
+// released by the next sweep.
+func TestSweepRetriesRelease(t *testing.T) {
+	ctx := context.Background()
+	s := openTemp(t, t.TempDir())
+	u := mustCreate(t, s, 4)
+	if _, err := s.Cancel(ctx, owner, u.ID, t0); err != nil {
+		t.Fatalf("Cancel: %v", err)
+	}
+	// As if removing the files had failed: files back, upload still marked releasing.
+	leftover := filepath.Join(s.uploadDir(u.ID), "part_leftover")
+	os.MkdirAll(filepath.Dir(leftover), 0o755)
+	if err := os.WriteFile(leftover, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.write.Exec(`UPDATE uploads SET bytes_state = ? WHERE id = ?`, bytesReleasing, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.SweepExpired(ctx, t0)
+	if err != nil || n != 1 {
+		t.Fatalf("SweepExpired = %d, %v; want 1", n, err)
+	}
+	if exists(t, leftover) {
+		t.Errorf("the sweep left the files of a releasing upload")
+	}
+	if n, err := s.SweepExpired(ctx, t0); err != nil || n != 0 {
+		t.Errorf("second SweepExpired = %d, %v; want 0", n, err)
+	}
+}
+
+// TestDamagedPartFailsRead: a part file that does not hold its recorded size makes reading the
+// file fail rather than return other content.
+func TestDamagedPartFailsRead(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		content string
+	}{
+		{"truncated", "ab"},
+		{"longer", "abcdEXTRA"},
+		{"missing", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := openTemp(t, t.TempDir())
+			u := mustCreate(t, s, 8)
+			p1, p2 := mustAddPart(t, s, u.ID, "abcd"), mustAddPart(t, s, u.ID, "efgh")
+			f := mustComplete(t, s, u.ID, p1.ID, p2.ID)
+			path := s.partPath(u.ID, p1.ID)
+			if tc.content == "" {
+				os.Remove(path)
+			} else if err := os.WriteFile(path, []byte(tc.content), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			rc, size, err := s.OpenFile(context.Background(), owner, f.ID)
+			if err != nil {
+				t.Fatalf("OpenFile: %v", err)
+			}
+			defer rc.Close()
+			if size != 8 {
+				t.Errorf("size = %d, want the recorded 8", size)
+			}
+			b, err := io.ReadAll(rc)
+			if err == nil {
+				t.Fatalf("read of a damaged file returned %q and no error", b)
+			}
+			if tc.name == "truncated" && !errors.Is(err, io.ErrUnexpectedEOF) {
+				t.Errorf("error = %v, want io.ErrUnexpectedEOF", err)
+			}
+		})
+	}
+}
