@@ -83,9 +83,9 @@ func TestOpenRemovesOrphans(t *testing.T) {
 
 	upDir := filepath.Join(dir, "parts", u.ID)
 	orphans := []string{
-		filepath.Join(upDir, tempPrefix+"part_x-123"),               // a write cut short
-		filepath.Join(upDir, "part_neverrecorded"),                  // written, not recorded
-		filepath.Join(dir, "parts", "upload_unknown", "part_y"),     // an upload that does not exist
+		filepath.Join(upDir, tempPrefix+"part_x-123"),                // a write cut short
+		filepath.Join(upDir, "part_neverrecorded"),                   // written, not recorded
+		filepath.Join(dir, "parts", "upload_unknown", "part_y"),      // an upload that does not exist
 		filepath.Join(dir, "parts", "upload_unknown", ".tmp-part_z"), // and its temporary file
 	}
 	for _, path := range orphans {
