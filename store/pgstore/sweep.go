@@ -1,0 +1,142 @@
+package pgstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/uploadkit/uploads/store"
+)
+
+// sweepBatch is how many uploads one query of the sweeper looks at.
+const sweepBatch = 500
+
+// writeGraceSeconds is how long a part object may take to be written before the sweeper takes it
+// for one left by a crash, even while its upload is still pending.
+const writeGraceSeconds = 3600
+
+// SweepExpired releases the part objects of uploads that expired (pending past ExpiresAt at now)
+// or whose release after cancel or complete did not finish, and deletes objects left by part
+// writes that never ended (a crash between writing the object and recording the part). It reports
+// how many expired or cancelled uploads it released. Several replicas may sweep at once: each
+// upload is claimed under a row lock that the others skip.
+func (s *Store) SweepExpired(ctx context.Context, now int64) (int, error) {
+	var swept int
+	var errs []error
+	after := ""
+	for {
+		ids, err := s.sweepCandidates(ctx, after, now)
+		if err != nil {
+			return swept, fmt.Errorf("sweep: %w", err)
+		}
+		for _, id := range ids {
+			counted, err := s.sweepUpload(ctx, id, now)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			if counted {
+				swept++
+			}
+		}
+		if len(ids) < sweepBatch {
+			break
+		}
+		after = ids[len(ids)-1]
+	}
+	if err := s.sweepWrites(ctx, now); err != nil {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return swept, fmt.Errorf("sweep: %w", err)
+	}
+	return swept, nil
+}
+
+// sweepCandidates lists, in id order after after, uploads whose bytes need releasing at now.
+func (s *Store) sweepCandidates(ctx context.Context, after string, now int64) ([]string, error) {
+	rows, err := s.db.Query(ctx, `SELECT id FROM uploads
+		WHERE bytes_state < $1 AND (bytes_state = $2 OR (status = 'pending' AND expires_at <= $3)) AND id > $4
+		ORDER BY id LIMIT $5`, bytesReleased, bytesReleasing, now, after, sweepBatch)
+	if err != nil {
+		return nil, fmt.Errorf("list uploads to sweep: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("list uploads to sweep: %w", err)
+	}
+	return ids, nil
+}
+
+// sweepUpload claims one upload, marks it releasing if it expired, and releases it. It reports
+// whether the upload was an expired or cancelled one (not a completed one whose leftover parts
+// were released). An upload another sweeper holds is skipped.
+func (s *Store) sweepUpload(ctx context.Context, uploadID string, now int64) (bool, error) {
+	tx, err := s.db.Begin(ctx)
+	if err != nil {
+		return false, fmt.Errorf("sweep upload %s: %w", uploadID, err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	var status store.Status
+	var state int16
+	err = tx.QueryRow(ctx, `SELECT status, bytes_state FROM uploads WHERE id = $1 AND bytes_state < $2
+		AND (bytes_state = $3 OR (status = 'pending' AND expires_at <= $4)) FOR UPDATE SKIP LOCKED`,
+		uploadID, bytesReleased, bytesReleasing, now).Scan(&status, &state)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, nil // swept meanwhile, or held by another sweeper
+	}
+	if err != nil {
+		return false, fmt.Errorf("sweep upload %s: %w", uploadID, err)
+	}
+	if state == bytesLive {
+		if _, err := tx.Exec(ctx, `UPDATE uploads SET bytes_state = $2 WHERE id = $1`, uploadID, bytesReleasing); err != nil {
+			return false, fmt.Errorf("sweep upload %s: %w", uploadID, err)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return false, fmt.Errorf("sweep upload %s: %w", uploadID, err)
+	}
+	if err := s.release(ctx, uploadID); err != nil {
+		return false, fmt.Errorf("sweep: %w", err)
+	}
+	return status != store.StatusCompleted, nil
+}
+
+// sweepWrites deletes the objects of part writes that can no longer be recorded (their upload is
+// no longer pending at now) or that started more than writeGraceSeconds ago, then their notes.
+// It holds the notes' rows locked while it deletes the objects: a writer recording its part at
+// the same moment waits, then finds its note gone and gives up, so a recorded part never loses
+// its object. If the sweeper dies midway the notes stay and the next sweep tries again.
+func (s *Store) sweepWrites(ctx context.Context, now int64) error {
+	tx, err := s.db.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("sweep unfinished part writes: %w", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	rows, err := tx.Query(ctx, `SELECT w.object_key FROM part_writes w JOIN uploads u ON u.id = w.upload_id
+		WHERE u.status <> 'pending' OR u.bytes_state <> $1 OR u.expires_at <= $2 OR w.started_at <= $3
+		LIMIT $4 FOR UPDATE OF w SKIP LOCKED`,
+		bytesLive, now, now-writeGraceSeconds, sweepBatch)
+	if err != nil {
+		return fmt.Errorf("list unfinished part writes: %w", err)
+	}
+	keys, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return fmt.Errorf("list unfinished part writes: %w", err)
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	if err := s.removeObjects(ctx, keys); err != nil {
+		return fmt.Errorf("delete objects of unfinished part writes: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `DELETE FROM part_writes WHERE object_key = ANY($1)`, keys); err != nil {
+		return fmt.Errorf("forget unfinished part writes: %w", err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("forget unfinished part writes: %w", err)
+	}
+	return nil
+}
