@@ -13,8 +13,15 @@ import (
 // far smaller.
 const maxResponseBody = 1 << 20
 
-// errAttemptTimeout is the cause of an attempt that ran out of the time WithTimeout gives it.
-var errAttemptTimeout = fmt.Errorf("request attempt timed out: %w", context.DeadlineExceeded)
+// attemptTimeoutError is the cause of an attempt that ran out of the time WithTimeout gives it. It
+// is a context.DeadlineExceeded for errors.Is.
+type attemptTimeoutError struct{ after time.Duration }
+
+func (e *attemptTimeoutError) Error() string {
+	return fmt.Sprintf("attempt timed out after %v", e.after)
+}
+func (e *attemptTimeoutError) Is(target error) bool { return target == context.DeadlineExceeded }
+func (e *attemptTimeoutError) Timeout() bool        { return true }
 
 // request is one operation for do to send, retrying as the policy allows.
 type request struct {
@@ -119,13 +126,16 @@ func (c *Client) do(ctx context.Context, r request) (*http.Response, []byte, err
 // attempt sends r once, under the per-attempt timeout, and reads the body unless it streams.
 func (c *Client) attempt(ctx context.Context, r request) (*http.Response, []byte, error) {
 	actx, cancel := context.WithCancelCause(ctx)
+	timeout := &attemptTimeoutError{after: c.timeout}
 	stop := func() bool { return true }
 	if c.timeout > 0 {
-		stop = c.afterFunc(c.timeout, func() { cancel(errAttemptTimeout) })
+		stop = c.afterFunc(c.timeout, func() { cancel(timeout) })
 	}
+	// timedOut makes sure an error of an attempt that ran out of time says so.
 	timedOut := func(err error) error {
-		if ctx.Err() == nil && errors.Is(context.Cause(actx), errAttemptTimeout) {
-			return fmt.Errorf("%w after %v: %w", errAttemptTimeout, c.timeout, err)
+		var te *attemptTimeoutError
+		if ctx.Err() == nil && context.Cause(actx) == error(timeout) && !errors.As(err, &te) {
+			return fmt.Errorf("%w: %w", err, timeout)
 		}
 		return err
 	}
@@ -140,7 +150,7 @@ func (c *Client) attempt(ctx context.Context, r request) (*http.Response, []byte
 		if !stop() {
 			resp.Body.Close()
 			cancel(nil)
-			return nil, nil, fmt.Errorf("%w after %v", errAttemptTimeout, c.timeout)
+			return nil, nil, timeout
 		}
 		resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: func() { cancel(nil) }}
 		return resp, nil, nil

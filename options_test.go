@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -121,10 +122,9 @@ func TestOptionsPutHeadersOnTheWire(t *testing.T) {
 }
 
 func TestMiddlewaresRunInOrderOnEveryAttempt(t *testing.T) {
-	var calls int
+	var calls atomic.Int32
 	f := newFakeAPI(t, func(w http.ResponseWriter, r *http.Request) {
-		calls++
-		if calls == 1 {
+		if calls.Add(1) == 1 {
 			writeJSON(w, http.StatusInternalServerError, []byte(`{"error":{"message":"boom","type":"server_error","param":null,"code":null}}`))
 			return
 		}

@@ -126,7 +126,9 @@ func (c *Client) UploadFile(ctx context.Context, path string, p UploadFileParams
 // and says whether the cancel succeeded.
 func (c *Client) UploadReaderAt(ctx context.Context, r io.ReaderAt, size int64, p UploadFileParams) (*Upload, error) {
 	op := "upload " + p.Filename
-	bad := func(param, reason string) error { return &InvalidParamError{Operation: op, Param: param, Reason: reason} }
+	bad := func(param, reason string) error {
+		return &InvalidParamError{Operation: op, Param: param, Reason: reason}
+	}
 	partSize, concurrency := p.PartSize, p.Concurrency
 	if partSize == 0 {
 		partSize = DefaultPartSize
