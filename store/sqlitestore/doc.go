@@ -19,11 +19,14 @@
 // A completed file's content is its parts in part_ids order by reference: the file_parts table
 // lists (file, position, part), and OpenFile streams the part files one after another. No byte is
 // copied, so completing an 8 GiB upload costs one small transaction rather than writing 8 GiB
-// again (and briefly needing twice the space). BenchmarkComplete measures both: on a 2-core
-// machine with 64 MiB of parts, completion by reference takes well under a millisecond while a
-// synced copy takes tens to hundreds of milliseconds, growing with the size. The price is that
-// parts of completed uploads live as long as their file, and that a file is read from as many
-// files as it has parts, opened one at a time.
+// again (and briefly needing twice the space). BenchmarkComplete measures both (go test -bench
+// Complete ./store/sqlitestore, four parts, on a 2-core machine with an ext4 disk): by reference a
+// completion takes 1 to 4 ms whatever the size, the cost of one synced commit; by copy it takes
+// about 15 ms for 16 MiB and 100 ms for 64 MiB, growing with the size at roughly 0.7 to 1 GB/s,
+// so about 10 s for an 8 GiB upload, during which the request waits. The price of references is
+// that the parts of a completed upload live as long as its file, and that a file is read from as
+// many files as it has parts, opened one at a time. The MD5, when asked for, is still computed
+// over every byte, once, before the completing transaction.
 //
 // # Concurrency
 //
