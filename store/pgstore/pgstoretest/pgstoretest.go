@@ -9,6 +9,7 @@
 package pgstoretest
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -200,4 +201,44 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// QueryInt runs a query returning one integer in the store's schema.
+func QueryInt(t testing.TB, cfg pgstore.Config, sql string, args ...any) int64 {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, cfg.DatabaseURL)
+	if err != nil {
+		t.Fatalf("connect to the test database: %v", err)
+	}
+	defer conn.Close(ctx)
+	var n int64
+	if err := conn.QueryRow(ctx, sql, args...).Scan(&n); err != nil {
+		t.Fatalf("query %q: %v", sql, err)
+	}
+	return n
+}
+
+// PutObject stores data under cfg's prefix + key, as a crashed writer could have left it.
+func PutObject(t testing.TB, cfg pgstore.Config, key string, data []byte) {
+	t.Helper()
+	_, err := bucketClient(t, cfg).PutObject(context.Background(), cfg.S3Bucket, cfg.S3Prefix+key,
+		bytes.NewReader(data), int64(len(data)), minio.PutObjectOptions{})
+	if err != nil {
+		t.Fatalf("put object %s: %v", key, err)
+	}
+}
+
+// IncompleteMultipartUploads counts S3 multipart uploads under cfg's prefix never completed or
+// aborted.
+func IncompleteMultipartUploads(t testing.TB, cfg pgstore.Config) int {
+	t.Helper()
+	n := 0
+	for u := range bucketClient(t, cfg).ListIncompleteUploads(context.Background(), cfg.S3Bucket, cfg.S3Prefix, true) {
+		if u.Err != nil {
+			t.Fatalf("list incomplete multipart uploads: %v", u.Err)
+		}
+		n++
+	}
+	return n
 }

@@ -1,0 +1,168 @@
+package pgstore_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/uploadkit/uploads/store"
+	"github.com/uploadkit/uploads/store/pgstore/pgstoretest"
+)
+
+// TestPartObjects: each part is one object; a refused part leaves no object, no note and no
+// unfinished S3 multipart upload behind, on both the small-part path (one PUT from memory) and
+// the streaming path (above 8 MiB).
+func TestPartObjects(t *testing.T) {
+	const big = 9 << 20 // above the in-memory threshold
+	tests := []struct {
+		name    string
+		size    int
+		maxSize int64
+		wantErr error
+	}{
+		{"small", 5, 10, nil},
+		{"empty", 0, 10, nil},
+		{"small at the limit", 10, 10, nil},
+		{"small over the limit", 11, 10, store.ErrPartTooLarge},
+		{"streamed", big, big, nil},
+		{"streamed over the limit", big + 1, big, store.ErrPartTooLarge},
+		{"over a limit below the threshold", big, 1 << 20, store.ErrPartTooLarge},
+	}
+	cfg := pgstoretest.Config(t)
+	s := pgstoretest.OpenWith(t, cfg)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			u := createUpload(t, s, int64(tc.size))
+			data := bytes.Repeat([]byte("0123456789abcdef"), tc.size/16+1)[:tc.size]
+			p, err := s.AddPart(context.Background(), owner, u.ID, store.Part{ID: newPartID(), CreatedAt: t0},
+				bytes.NewReader(data), tc.maxSize, t0)
+			objects := partObjects(pgstoretest.ObjectKeys(t, cfg), u.ID)
+			if tc.wantErr != nil {
+				if !errors.Is(err, tc.wantErr) {
+					t.Fatalf("AddPart: %v, want %v", err, tc.wantErr)
+				}
+				if len(objects) != 0 {
+					t.Errorf("refused part left objects %v", objects)
+				}
+				if n := pgstoretest.IncompleteMultipartUploads(t, cfg); n != 0 {
+					t.Errorf("refused part left %d unfinished multipart uploads", n)
+				}
+				if n := pgstoretest.QueryInt(t, cfg, `SELECT COUNT(*) FROM part_writes WHERE upload_id = $1`, u.ID); n != 0 {
+					t.Errorf("refused part left %d notes of writes", n)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("AddPart: %v", err)
+			}
+			if p.Size != int64(tc.size) {
+				t.Errorf("part size %d, want %d", p.Size, tc.size)
+			}
+			if len(objects) != 1 || !strings.HasPrefix(objects[0], "parts/"+u.ID+"/"+p.ID+".") {
+				t.Errorf("objects of the upload: %v, want one named after part %s", objects, p.ID)
+			}
+			sum := md5.Sum(data)
+			f := complete(t, s, u.ID, []string{p.ID}, hex.EncodeToString(sum[:]))
+			if got := readFile(t, s, f.ID); !bytes.Equal(got, data) {
+				t.Errorf("file content differs from the part (%d bytes, want %d)", len(got), len(data))
+			}
+		})
+	}
+}
+
+// TestReusedPartIDKeepsTheFirstBytes: a second part with an id already recorded is refused and
+// cannot overwrite the first part's bytes.
+func TestReusedPartIDKeepsTheFirstBytes(t *testing.T) {
+	cfg := pgstoretest.Config(t)
+	s := pgstoretest.OpenWith(t, cfg)
+	u := createUpload(t, s, 5)
+	p := addPart(t, s, u.ID, []byte("first"), 100)
+	_, err := s.AddPart(context.Background(), owner, u.ID, store.Part{ID: p.ID, CreatedAt: t0}, strings.NewReader("other"), 100, t0)
+	if err == nil {
+		t.Fatal("AddPart with a reused id succeeded")
+	}
+	if objects := partObjects(pgstoretest.ObjectKeys(t, cfg), u.ID); len(objects) != 1 {
+		t.Errorf("objects after the refused part: %v, want only the first part's", objects)
+	}
+	f := complete(t, s, u.ID, []string{p.ID}, "")
+	if got := string(readFile(t, s, f.ID)); got != "first" {
+		t.Errorf("file holds %q, want %q", got, "first")
+	}
+}
+
+// TestFinishedUploadsReleaseObjects: cancel deletes every part object of the upload; complete
+// deletes those of parts the file leaves out and keeps the others.
+func TestFinishedUploadsReleaseObjects(t *testing.T) {
+	cfg := pgstoretest.Config(t)
+	s := pgstoretest.OpenWith(t, cfg)
+	ctx := context.Background()
+
+	cancelled := createUpload(t, s, 6)
+	addPart(t, s, cancelled.ID, []byte("abc"), 100)
+	addPart(t, s, cancelled.ID, []byte("def"), 100)
+	if _, err := s.Cancel(ctx, owner, cancelled.ID, t0); err != nil {
+		t.Fatalf("Cancel: %v", err)
+	}
+	if objects := partObjects(pgstoretest.ObjectKeys(t, cfg), cancelled.ID); len(objects) != 0 {
+		t.Errorf("cancelled upload keeps objects %v", objects)
+	}
+
+	done := createUpload(t, s, 6)
+	kept1 := addPart(t, s, done.ID, []byte("abc"), 100)
+	addPart(t, s, done.ID, []byte("unused"), 100)
+	kept2 := addPart(t, s, done.ID, []byte("def"), 100)
+	f := complete(t, s, done.ID, []string{kept2.ID, kept1.ID}, "")
+	objects := partObjects(pgstoretest.ObjectKeys(t, cfg), done.ID)
+	if len(objects) != 2 {
+		t.Errorf("completed upload keeps objects %v, want the two its file uses", objects)
+	}
+	if got := string(readFile(t, s, f.ID)); got != "defabc" {
+		t.Errorf("file holds %q, want %q", got, "defabc")
+	}
+	if n, err := s.SweepExpired(ctx, t0+7200); err != nil || n != 0 {
+		t.Errorf("SweepExpired after cancel and complete released everything = %d, %v; want 0, nil", n, err)
+	}
+	if got := string(readFile(t, s, f.ID)); got != "defabc" {
+		t.Errorf("file after a sweep holds %q, want %q", got, "defabc")
+	}
+}
+
+// TestSweepDeletesObjectsOfUnfinishedWrites: an object whose writer died before recording it is
+// kept while its upload could still record it, and deleted once it cannot.
+func TestSweepDeletesObjectsOfUnfinishedWrites(t *testing.T) {
+	cfg := pgstoretest.Config(t)
+	s := pgstoretest.OpenWith(t, cfg)
+	ctx := context.Background()
+	u := createUpload(t, s, 4)
+	recorded := addPart(t, s, u.ID, []byte("live"), 100)
+	key := "parts/" + u.ID + "/part_crashed.0000000000000000"
+	pgstoretest.PutObject(t, cfg, key, []byte("orphan"))
+	pgstoretest.Exec(t, cfg, `INSERT INTO part_writes (object_key, upload_id, started_at) VALUES ($1, $2, $3)`,
+		cfg.S3Prefix+key, u.ID, t0)
+
+	if _, err := s.SweepExpired(ctx, t0+60); err != nil {
+		t.Fatalf("SweepExpired: %v", err)
+	}
+	if objects := partObjects(pgstoretest.ObjectKeys(t, cfg), u.ID); len(objects) != 2 {
+		t.Fatalf("objects after a sweep while the write may still be running: %v, want 2", objects)
+	}
+
+	if _, err := s.SweepExpired(ctx, u.ExpiresAt); err != nil {
+		t.Fatalf("SweepExpired: %v", err)
+	}
+	if objects := partObjects(pgstoretest.ObjectKeys(t, cfg), u.ID); len(objects) != 0 {
+		t.Errorf("objects after the upload expired and was swept: %v, want none", objects)
+	}
+	if n := pgstoretest.QueryInt(t, cfg, `SELECT COUNT(*) FROM part_writes`); n != 0 {
+		t.Errorf("%d notes of writes remain", n)
+	}
+	_, _, err := s.Complete(ctx, owner, u.ID, []string{recorded.ID}, "", store.File{ID: newFileID(), CreatedAt: t0}, t0)
+	var se *store.StateError
+	if !errors.As(err, &se) || se.Status != store.StatusExpired {
+		t.Errorf("Complete after the sweep: %v, want a StateError (expired)", err)
+	}
+}
