@@ -88,6 +88,7 @@ func newBarView(w io.Writer, force bool, filename string, total int64) *barView 
 		mpb.WithOutput(w),
 		mpb.WithWidth(80),
 		mpb.ContainerOptional(mpb.ForceTTY(), force),
+		mpb.ContainerOptional(mpb.WithAutoRefresh(), force),
 	)
 	parts := decor.Any(func(decor.Statistics) string {
 		if v.parts.Load() == 0 {
