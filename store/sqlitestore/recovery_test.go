@@ -238,3 +238,38 @@ func TestSchemaVersion(t *testing.T) {
 		t.Errorf("the database file is gone: %v", names)
 	}
 }
+
+// TestOneStorePerDirectory: a directory in use by an open store cannot be opened again until that
+// store is closed.
+func TestOneStorePerDirectory(t *testing.T) {
+	if lockDirMissing(t) {
+		t.Skip("directory locking is not available on this system")
+	}
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := Open(ctx, dir)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	if second, err := Open(ctx, dir); err == nil {
+		second.Close()
+		t.Fatalf("second Open of a directory in use: no error")
+	} else if !strings.Contains(err.Error(), "in use") {
+		t.Errorf("second Open error = %v, want it to say the directory is in use", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	openTemp(t, dir)
+}
+
+// lockDirMissing reports whether lockDir is the no-op of systems without flock.
+func lockDirMissing(t *testing.T) bool {
+	t.Helper()
+	f, _ := lockDir(t.TempDir())
+	if f == nil {
+		return true
+	}
+	f.Close()
+	return false
+}

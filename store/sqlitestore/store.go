@@ -34,6 +34,8 @@ type Store struct {
 	// read serves queries outside transactions; WAL lets it read while a write is in progress.
 	read *sql.DB
 
+	lock *os.File // held while the store is open; nil where locking is not available
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -41,7 +43,8 @@ type Store struct {
 // Open opens, creating it when needed, the store kept in directory dir: the database
 // dir/uploads.db and the part bytes under dir/parts. It applies pending schema migrations and
 // removes part files that no recorded part owns (left by a crash between writing and recording
-// them).
+// them). A directory serves one store at a time: a second Open of it fails until the first store
+// is closed.
 func Open(ctx context.Context, dir string) (*Store, error) {
 	if strings.ContainsRune(dir, '?') {
 		return nil, fmt.Errorf("open store in %q: the directory name may not contain '?'", dir)
@@ -54,24 +57,31 @@ func Open(ctx context.Context, dir string) (*Store, error) {
 		return nil, fmt.Errorf("open store in %s: %w", dir, err)
 	}
 
-	dbPath := filepath.Join(dir, "uploads.db")
 	var err error
-	if s.write, err = openDB(dbPath, true); err != nil {
+	if s.lock, err = lockDir(dir); err != nil {
 		return nil, fmt.Errorf("open store in %s: %w", dir, err)
 	}
-	if err := migrate(ctx, s.write); err != nil {
-		s.write.Close()
-		return nil, fmt.Errorf("open store in %s: %w", dir, err)
-	}
-	if s.read, err = openDB(dbPath, false); err != nil {
-		s.write.Close()
-		return nil, fmt.Errorf("open store in %s: %w", dir, err)
-	}
-	if err := s.removeOrphans(ctx); err != nil {
+	if err := s.open(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("open store in %s: %w", dir, err)
 	}
 	return s, nil
+}
+
+// open opens both pools, migrates the schema and removes orphan part files.
+func (s *Store) open(ctx context.Context) error {
+	dbPath := filepath.Join(s.dir, "uploads.db")
+	var err error
+	if s.write, err = openDB(dbPath, true); err != nil {
+		return err
+	}
+	if err := migrate(ctx, s.write); err != nil {
+		return err
+	}
+	if s.read, err = openDB(dbPath, false); err != nil {
+		return err
+	}
+	return s.removeOrphans(ctx)
 }
 
 // openDB opens one pool on the database file: the single-connection writer or the reader pool.
@@ -116,10 +126,15 @@ func (s *Store) Close() error {
 		if s.read != nil {
 			errs = append(errs, s.read.Close())
 		}
-		if _, err := s.write.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
-			errs = append(errs, fmt.Errorf("checkpoint: %w", err))
+		if s.write != nil {
+			if _, err := s.write.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+				errs = append(errs, fmt.Errorf("checkpoint: %w", err))
+			}
+			errs = append(errs, s.write.Close())
 		}
-		errs = append(errs, s.write.Close())
+		if s.lock != nil {
+			errs = append(errs, s.lock.Close())
+		}
 		if err := errors.Join(errs...); err != nil {
 			s.closeErr = fmt.Errorf("close store in %s: %w", s.dir, err)
 		}
