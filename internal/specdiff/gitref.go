@@ -3,14 +3,23 @@ package specdiff
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os/exec"
 	"strings"
 )
 
 // BaseRef returns the git ref the spec is compared with when none is given: the newest tag
-// named v* (by version order), or else the first commit that added specPath.
+// named v* (by version order), or else the first commit that added specPath. It fails in a
+// shallow clone, whose history may lack both, rather than compare the spec with itself.
 func BaseRef(ctx context.Context, repoDir, specPath string) (string, error) {
+	shallow, err := git(ctx, repoDir, "rev-parse", "--is-shallow-repository")
+	if err != nil {
+		return "", fmt.Errorf("inspect the repository: %w", err)
+	}
+	if strings.TrimSpace(shallow) == "true" {
+		return "", errShallow
+	}
 	tags, err := git(ctx, repoDir, "tag", "--list", "v*", "--sort=-version:refname")
 	if err != nil {
 		return "", fmt.Errorf("list v* tags: %w", err)
@@ -28,6 +37,10 @@ func BaseRef(ctx context.Context, repoDir, specPath string) (string, error) {
 	}
 	return first, nil
 }
+
+// errShallow is returned by BaseRef in a shallow clone.
+var errShallow = errors.New("the clone is shallow, so its history may lack the tags and the commit that added the spec: " +
+	"run `git fetch --unshallow --tags` (or check out with full history), or give the ref to compare with")
 
 // ShowFile returns the content of specPath (relative to the repository root) at ref.
 func ShowFile(ctx context.Context, repoDir, ref, specPath string) ([]byte, error) {

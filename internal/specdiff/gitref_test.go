@@ -2,6 +2,7 @@ package specdiff
 
 import (
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -78,5 +79,19 @@ func TestBaseRef(t *testing.T) {
 	}
 	if _, err := ShowFile(ctx, dir, "v9.9.9", spec); err == nil || !strings.Contains(err.Error(), "v9.9.9") {
 		t.Errorf("ShowFile at an unknown ref: err = %v, want an error naming the ref", err)
+	}
+}
+
+func TestBaseRefRefusesShallowClone(t *testing.T) {
+	ctx := context.Background()
+	const spec = "openapi/uploads.yaml"
+	origin := newRepo(t)
+	commitFile(t, origin, spec, "version: 1\n")
+	commitFile(t, origin, spec, "version: 2\n")
+
+	clone := filepath.Join(t.TempDir(), "clone")
+	run(t, origin, "clone", "-q", "--depth=1", "file://"+origin, clone)
+	if _, err := BaseRef(ctx, clone, spec); !errors.Is(err, errShallow) {
+		t.Errorf("BaseRef in a shallow clone: err = %v, want %v", err, errShallow)
 	}
 }
