@@ -78,7 +78,9 @@ type File struct {
 
 // Store keeps uploads, their parts and the files they produce. Implementations are safe for
 // concurrent use. Every method that takes an owner treats an object of another owner as absent
-// (ErrNotFound). Times are Unix seconds passed in by the caller, so tests control the clock.
+// (ErrNotFound). Times are Unix seconds passed in by the caller, so tests control the clock. Ids
+// are chosen by the caller, unique, at most 128 characters of ASCII letters, digits, '-' and '_'
+// (as the API's own are), so a store may use them in file and object names and refuse others.
 type Store interface {
 	// CreateUpload records a new pending upload. u is complete: ids and times are set by the caller.
 	CreateUpload(ctx context.Context, u Upload) error
