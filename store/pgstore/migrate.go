@@ -37,14 +37,14 @@ func migrate(ctx context.Context, pool *pgxpool.Pool) error {
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, migrationLockKey); err != nil {
 		return fmt.Errorf("migrate schema: take the migration lock: %w", err)
 	}
-	if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+	if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS uploads_schema_migrations (
 		version    integer     PRIMARY KEY,
 		name       text        NOT NULL,
 		applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
-		return fmt.Errorf("migrate schema: create schema_migrations: %w", err)
+		return fmt.Errorf("migrate schema: create uploads_schema_migrations: %w", err)
 	}
 	var current int
-	if err := tx.QueryRow(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+	if err := tx.QueryRow(ctx, `SELECT COALESCE(MAX(version), 0) FROM uploads_schema_migrations`).Scan(&current); err != nil {
 		return fmt.Errorf("migrate schema: read the schema version: %w", err)
 	}
 	if current > len(names) {
@@ -88,7 +88,7 @@ func applyMigration(ctx context.Context, tx pgx.Tx, version int, name string) er
 	if _, err := tx.Exec(ctx, string(text)); err != nil {
 		return fmt.Errorf("apply migration %s: %w", name, err)
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`,
+	if _, err := tx.Exec(ctx, `INSERT INTO uploads_schema_migrations (version, name) VALUES ($1, $2)`,
 		version, strings.TrimPrefix(name, "migrations/")); err != nil {
 		return fmt.Errorf("apply migration %s: record version: %w", name, err)
 	}

@@ -32,10 +32,10 @@ func TestReplicasStartingTogetherMigrateOnce(t *testing.T) {
 			t.Errorf("replica %d: Open: %v", i, err)
 		}
 	}
-	if n := pgstoretest.QueryInt(t, cfg, `SELECT COUNT(*) FROM schema_migrations`); n != 1 {
-		t.Errorf("schema_migrations has %d rows, want 1 (one per migration)", n)
+	if n := pgstoretest.QueryInt(t, cfg, `SELECT COUNT(*) FROM uploads_schema_migrations`); n != 1 {
+		t.Errorf("uploads_schema_migrations has %d rows, want 1 (one per migration)", n)
 	}
-	if n := pgstoretest.QueryInt(t, cfg, `SELECT COUNT(*) FROM schema_migrations WHERE version = 1 AND name = '0001_init.sql'`); n != 1 {
+	if n := pgstoretest.QueryInt(t, cfg, `SELECT COUNT(*) FROM uploads_schema_migrations WHERE version = 1 AND name = '0001_init.sql'`); n != 1 {
 		t.Errorf("migration 0001_init.sql recorded %d times, want 1", n)
 	}
 }
@@ -45,7 +45,7 @@ func TestReplicasStartingTogetherMigrateOnce(t *testing.T) {
 func TestOpenRefusesNewerSchema(t *testing.T) {
 	cfg := pgstoretest.Config(t)
 	pgstoretest.OpenWith(t, cfg)
-	pgstoretest.Exec(t, cfg, `INSERT INTO schema_migrations (version, name) VALUES (2, '0002_future.sql')`)
+	pgstoretest.Exec(t, cfg, `INSERT INTO uploads_schema_migrations (version, name) VALUES (2, '0002_future.sql')`)
 	s, err := pgstore.Open(context.Background(), cfg)
 	if err == nil {
 		s.Close()
