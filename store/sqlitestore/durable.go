@@ -63,19 +63,6 @@ func writePartFile(ctx context.Context, path string, data io.Reader, maxSize int
 	return n, nil
 }
 
-// syncDir makes the entries of directory dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("sync directory: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync directory %s: %w", dir, err)
-	}
-	return nil
-}
-
 // isTempName reports whether name is a part file still being written.
 func isTempName(name string) bool { return strings.HasPrefix(name, tempPrefix) }
 
