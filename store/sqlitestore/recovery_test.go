@@ -273,3 +273,25 @@ func lockDirMissing(t *testing.T) bool {
 	f.Close()
 	return false
 }
+
+// TestConnectionSettings: both pools run in WAL mode with foreign keys and a busy timeout, and
+// only the writer can write.
+func TestConnectionSettings(t *testing.T) {
+	s := openTemp(t, t.TempDir())
+	for name, db := range map[string]*sql.DB{"write": s.write, "read": s.read} {
+		var mode string
+		var fk, busy int
+		if err := db.QueryRow("PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
+			t.Errorf("%s: journal_mode = %q, %v; want wal", name, mode, err)
+		}
+		if err := db.QueryRow("PRAGMA foreign_keys").Scan(&fk); err != nil || fk != 1 {
+			t.Errorf("%s: foreign_keys = %d, %v; want 1", name, fk, err)
+		}
+		if err := db.QueryRow("PRAGMA busy_timeout").Scan(&busy); err != nil || busy != busyTimeoutMillis {
+			t.Errorf("%s: busy_timeout = %d, %v; want %d", name, busy, err, busyTimeoutMillis)
+		}
+	}
+	if _, err := s.read.Exec(`DELETE FROM uploads`); err == nil {
+		t.Errorf("the read pool accepted a write")
+	}
+}
