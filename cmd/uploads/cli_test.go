@@ -83,7 +83,7 @@ func testPutSummaryVerbose(t *testing.T, bin string) {
 		regexp.MustCompile(`(?m)^filename +notes\.txt$`),
 		regexp.MustCompile(`(?m)^bytes +10\.0 KiB \(10240 bytes\)$`),
 		regexp.MustCompile(`(?m)^status +processed$`),
-		regexp.MustCompile(`(?m)^upload +upload_[0-9a-f]{32}$`),
+		regexp.MustCompile(`(?m)^upload +upload_[0-9a-f]{32} \(completed\)$`),
 	} {
 		if !want.MatchString(res.stdout) {
 			t.Errorf("summary does not match %s:\n%s", want, res.stdout)

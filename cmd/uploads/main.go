@@ -6,8 +6,6 @@ package main
 import (
 	"context"
 	"os"
-
-	"golang.org/x/term"
 )
 
 func main() {
@@ -16,7 +14,7 @@ func main() {
 		stdout:      os.Stdout,
 		stderr:      os.Stderr,
 		getenv:      os.Getenv,
-		stderrIsTTY: term.IsTerminal(int(os.Stderr.Fd())),
+		stderrIsTTY: canDrawOn(os.Stderr),
 	}
 	ctx, stop := watchInterrupts(context.Background(), notifyInterrupts(), env.stderr, os.Exit)
 	code := run(ctx, os.Args[1:], env)

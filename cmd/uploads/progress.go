@@ -3,11 +3,13 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
 	"sync/atomic"
 
 	"github.com/uploadkit/uploads"
 	"github.com/vbauerster/mpb/v8"
 	"github.com/vbauerster/mpb/v8/decor"
+	"golang.org/x/term"
 )
 
 // progressView shows how a put is going. update is called one call at a time, from the goroutines sending
@@ -44,6 +46,17 @@ func newProgressView(stderr io.Writer, isTTY bool, mode progressMode, verbose bo
 	default:
 		return nopView{}
 	}
+}
+
+// canDrawOn reports whether a progress bar can be drawn on f: f is a terminal that knows its width (a terminal
+// of zero columns, as some pseudo-terminals start, would get no bar at all).
+func canDrawOn(f *os.File) bool {
+	fd := int(f.Fd())
+	if !term.IsTerminal(fd) {
+		return false
+	}
+	width, _, err := term.GetSize(fd)
+	return err == nil && width > 0
 }
 
 // nopView shows nothing: stderr is not a terminal and nobody asked for detail.

@@ -125,7 +125,7 @@ func (a *app) put(ctx context.Context, path string, f putFlags) error {
 	if up.File == nil {
 		return fmt.Errorf("upload %s: completed upload %s carries no File", name, up.ID)
 	}
-	return a.printObject(nil, up.File, append(fileSummary(up.File), field{"upload", up.ID}))
+	return a.printObject(nil, up.File, append(fileSummary(up.File), field{"upload", up.ID + " (" + string(up.Status) + ")"}))
 }
 
 // reportInterrupted says, in one line on stderr, what became of the upload an interrupt stopped.

@@ -69,9 +69,9 @@ func run(ctx context.Context, args []string, env environment) int {
 		printError(env.stderr, err)
 		fmt.Fprintf(env.stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
 	case exitInterrupted:
-		// The command already said what it cleaned up; say nothing more unless it failed for another reason.
-		if !errors.Is(err, errInterrupted) && !errors.Is(err, context.Canceled) {
-			printError(env.stderr, err)
+		// put has already said, in its one line, what became of its upload.
+		if !errors.Is(err, errInterrupted) {
+			fmt.Fprintln(env.stderr, "interrupted")
 		}
 	default:
 		printError(env.stderr, err)
