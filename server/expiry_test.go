@@ -1,0 +1,91 @@
+package server_test
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/uploadkit/uploads/gen"
+	"github.com/uploadkit/uploads/server"
+)
+
+// An upload expires one hour after it was created: from then on it takes no part, cannot be
+// completed or cancelled, and the sweeper frees its bytes.
+func TestUploadExpiry(t *testing.T) {
+	e := newEnv(t)
+	u := e.createUpload(keyA, 6)
+	p := e.mustAddPart(keyA, u.ID, []byte("abc"))
+
+	e.clock.Advance(3599 * time.Second)
+	p2 := e.mustAddPart(keyA, u.ID, []byte("def")) // still pending, one second before expiry
+	if n, err := e.srv.Sweep(context.Background()); err != nil || n != 0 {
+		t.Fatalf("sweep before expiry: %d, %v", n, err)
+	}
+	if e.partFiles(u.ID) != 2 {
+		t.Fatalf("%d part files, want 2", e.partFiles(u.ID))
+	}
+
+	e.clock.Advance(time.Second) // now == expires_at
+	expired := wantEnvelope{400, invalid, "upload_id", "", "expired"}
+	checkEnvelope(t, e.addPart(keyA, u.ID, []byte("x")), expired)
+	checkEnvelope(t, e.complete(keyA, u.ID, []string{p, p2}, ""), expired)
+	checkEnvelope(t, e.do("POST", "/uploads/"+u.ID+"/cancel", keyA, "", nil), expired)
+
+	n, err := e.srv.Sweep(context.Background())
+	if err != nil || n != 1 {
+		t.Fatalf("sweep: %d, %v; want 1 upload", n, err)
+	}
+	if e.partFiles(u.ID) != 0 {
+		t.Errorf("%d part files left after the sweep", e.partFiles(u.ID))
+	}
+	// Still expired, not forgotten.
+	checkEnvelope(t, e.complete(keyA, u.ID, []string{p, p2}, ""), expired)
+}
+
+// A File made with expires_after is no longer found once it has expired.
+func TestFileExpiry(t *testing.T) {
+	e := newEnv(t)
+	r := e.doJSON("POST", "/uploads", keyA, map[string]any{
+		"purpose": "batch", "filename": "b.jsonl", "bytes": 2, "mime_type": "text/jsonl",
+		"expires_after": map[string]any{"anchor": "created_at", "seconds": 3600},
+	})
+	u := decode[gen.Upload](t, r)
+	p := e.mustAddPart(keyA, u.ID, []byte("hi"))
+	e.clock.Advance(10 * time.Minute)
+	f := decode[gen.Upload](t, e.complete(keyA, u.ID, []string{p}, "")).File
+	if want := e.clock.Now().Unix() + 3600; f.ExpiresAt == nil || *f.ExpiresAt != want {
+		t.Fatalf("file expires_at = %v, want %d (completion + 3600)", f.ExpiresAt, want)
+	}
+	e.clock.Advance(3599 * time.Second)
+	if r := e.do("GET", "/files/"+f.ID+"/content", keyA, "", nil); r.Status != http.StatusOK || string(r.Body) != "hi" {
+		t.Fatalf("content before expiry: %d %q", r.Status, r.Body)
+	}
+	e.clock.Advance(time.Second)
+	for _, path := range []string{"/files/" + f.ID, "/files/" + f.ID + "/content"} {
+		checkEnvelope(t, e.do("GET", path, keyA, "", nil), wantEnvelope{404, invalid, "file_id", "not_found", f.ID})
+	}
+}
+
+// The background sweeper runs on its own and stops with Close.
+func TestBackgroundSweeper(t *testing.T) {
+	e := newEnv(t, func(c *server.Config) { c.SweepInterval = 5 * time.Millisecond })
+	u := e.createUpload(keyA, 3)
+	e.mustAddPart(keyA, u.ID, []byte("abc"))
+	if r := e.do("POST", "/uploads/"+u.ID+"/cancel", keyA, "", nil); r.Status != http.StatusOK {
+		t.Fatalf("cancel: %d %s", r.Status, r.Body)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for e.partFiles(u.ID) != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the sweeper did not free the cancelled upload's parts")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := e.srv.Close(); err != nil {
+		t.Errorf("close: %v", err)
+	}
+	if err := e.srv.Close(); err != nil {
+		t.Errorf("second close: %v", err)
+	}
+}
