@@ -12,8 +12,7 @@ import (
 // the first check that fails in the documented order, and nothing may change.
 func testCompleteCheckOrder(t *testing.T, s store.Store) {
 	ctx := context.Background()
-	other, otherParts := uploadWithParts(t, s, t0, "zz")
-	_ = other
+	_, otherParts := uploadWithParts(t, s, t0, "zz")
 	const content = "abcdef"
 	wrongMD5 := md5Hex("something else")
 
@@ -141,10 +140,9 @@ func wantPartError(t *testing.T, err, target error, partID string) {
 func testContentInPartIDsOrder(t *testing.T, s store.Store) {
 	u := createUpload(t, s, alice, 9, t0)
 	p1 := addPart(t, s, alice, u.ID, "aaa", t0)
-	unused := addPart(t, s, alice, u.ID, "UNUSED", t0)
+	addPart(t, s, alice, u.ID, "UNUSED", t0)
 	p2 := addPart(t, s, alice, u.ID, "bbbb", t0)
 	p3 := addPart(t, s, alice, u.ID, "cc", t0)
-	_ = unused
 	_, f := complete(t, s, u.ID, []string{p3.ID, p1.ID, p2.ID}, t0)
 	if got := readFile(t, s, alice, f.ID); got != "ccaaabbbb" {
 		t.Errorf("file content = %q, want %q", got, "ccaaabbbb")
