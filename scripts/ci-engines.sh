@@ -165,13 +165,18 @@ ci_engines_start() {
 
 if [ "${BASH_SOURCE[0]}" != "$0" ]; then
 	# Sourced: start, and stop when the sourcing shell exits.
-	ci_engines_start || return 1
 	trap ci_engines_stop EXIT
+	# A signal ends the shell through exit, so the EXIT trap runs (bash skips it otherwise).
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	ci_engines_start || return 1
 else
 	set -uo pipefail
 	[ $# -gt 0 ] || { echo "usage: $0 command [args...]   (or: source $0)" >&2; exit 2; }
-	ci_engines_start || exit 1
 	trap ci_engines_stop EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	ci_engines_start || exit 1
 	"$@"
 	exit $?
 fi
