@@ -1,0 +1,144 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptrace"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseConfig(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		want    config
+		wantErr bool
+	}{
+		{"defaults", nil, nil, config{addr: "127.0.0.1:8080", dataDir: "./data"}, false},
+		{"environment", nil,
+			map[string]string{"UPLOADS_ADDR": ":9000", "UPLOADS_DATA_DIR": "/srv/up", "UPLOADS_API_KEYS": "k1, k2,,"},
+			config{addr: ":9000", dataDir: "/srv/up", keys: []string{"k1", "k2"}}, false},
+		{"flags win over the environment",
+			[]string{"-addr", "127.0.0.1:1", "-data", "d", "-api-key", "a,b", "-api-key", "c"},
+			map[string]string{"UPLOADS_ADDR": ":9000", "UPLOADS_API_KEYS": "k1"},
+			config{addr: "127.0.0.1:1", dataDir: "d", keys: []string{"a", "b", "c"}}, false},
+		{"empty key flag", []string{"-api-key", " , "}, nil, config{}, true},
+		{"stray argument", []string{"serve"}, nil, config{}, true},
+		{"unknown flag", []string{"-port", "1"}, nil, config{}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := parseConfig(tt.args, func(k string) string { return tt.env[k] }, io.Discard)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("err = %v, want error %v", err, tt.wantErr)
+			}
+			if got.addr != tt.want.addr || got.dataDir != tt.want.dataDir || !slices.Equal(got.keys, tt.want.keys) {
+				t.Errorf("config = %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+var listenLine = regexp.MustCompile(`listening on (http://\S+/v1)`)
+
+// startRun runs the server on a free port with the dev key, and returns its base URL, a function
+// that stops it as a signal would, and the result of run.
+func startRun(t *testing.T) (base string, stop func(), result <-chan error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		err := run(ctx, []string{"-addr", "127.0.0.1:0", "-data", t.TempDir()}, func(string) string { return "" }, pw, io.Discard)
+		pw.Close()
+		done <- err
+	}()
+	sc := bufio.NewScanner(pr)
+	var out strings.Builder
+	for sc.Scan() {
+		out.WriteString(sc.Text() + "\n")
+		if m := listenLine.FindStringSubmatch(sc.Text()); m != nil {
+			base = m[1]
+			break
+		}
+	}
+	if base == "" {
+		cancel()
+		t.Fatalf("no listening line in %q (run: %v)", out.String(), <-done)
+	}
+	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	t.Cleanup(cancel)
+	return base, cancel, done
+}
+
+func TestRunServesAndShutsDown(t *testing.T) {
+	base, stop, result := startRun(t)
+
+	req, _ := http.NewRequest("POST", base+"/uploads", strings.NewReader(
+		`{"purpose":"batch","filename":"a.jsonl","bytes":4,"mime_type":"text/jsonl"}`))
+	req.Header.Set("Authorization", "Bearer "+DevKey)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var up struct{ ID string }
+	err = json.NewDecoder(resp.Body).Decode(&up)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("create with the dev key: %d, %v", resp.StatusCode, err)
+	}
+
+	// A part is on its way when the signal comes: it still completes. The client waits for the
+	// server's 100 Continue, sent when the handler starts reading the part, so the signal comes
+	// while the request is in the handler's hands.
+	pr, pw := io.Pipe()
+	mw := multipart.NewWriter(pw)
+	reading := make(chan struct{})
+	trace := &httptrace.ClientTrace{Got100Continue: func() { close(reading) }}
+	req, _ = http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), trace),
+		"POST", base+"/uploads/"+up.ID+"/parts", pr)
+	req.Header.Set("Authorization", "Bearer "+DevKey)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Expect", "100-continue")
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true, ExpectContinueTimeout: time.Minute}}
+	answer := make(chan int, 1)
+	go func() {
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Errorf("part in flight: %v", err)
+			answer <- 0
+			return
+		}
+		resp.Body.Close()
+		answer <- resp.StatusCode
+	}()
+	select {
+	case <-reading:
+	case code := <-answer:
+		t.Fatalf("the part was answered (%d) before its body was read", code)
+	}
+	stop()
+	w, _ := mw.CreateFormFile("data", "p")
+	_, _ = w.Write([]byte("abcd"))
+	_ = mw.Close()
+	_ = pw.Close()
+	if code := <-answer; code != http.StatusOK {
+		t.Errorf("part in flight during shutdown: status %d", code)
+	}
+	if err := <-result; err != nil {
+		t.Errorf("run: %v", err)
+	}
+	if _, err := http.Get(strings.TrimSuffix(base, "/v1") + "/healthz"); err == nil {
+		t.Errorf("the server still answers after shutdown")
+	}
+}
