@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 
-	"github.com/uploadkit/uploads/gen"
 	"github.com/uploadkit/uploads/store"
 )
 
@@ -46,9 +45,20 @@ func (e *apiError) Error() string {
 	return fmt.Sprintf("%d %s: %s", e.Status, e.Type, e.Message)
 }
 
+// envelopeJSON is gen.ErrorResponse with its keys in the order the live service sends them.
+type envelopeJSON struct {
+	Error struct {
+		Message string  `json:"message"`
+		Type    string  `json:"type"`
+		Param   *string `json:"param"`
+		Code    *string `json:"code"`
+	} `json:"error"`
+}
+
 // envelope is the JSON body of e.
-func (e *apiError) envelope() gen.ErrorResponse {
-	body := gen.ErrorResponse{Error: gen.Error{Message: e.Message, Type: e.Type}}
+func (e *apiError) envelope() envelopeJSON {
+	var body envelopeJSON
+	body.Error.Message, body.Error.Type = e.Message, e.Type
 	if e.Param != "" {
 		body.Error.Param = &e.Param
 	}
