@@ -79,7 +79,7 @@ func (s *Server) validate(next http.Handler) http.Handler {
 			},
 		}
 		if err := openapi3filter.ValidateRequest(r.Context(), in); err != nil {
-			writeError(w, s.requestError(err))
+			writeError(w, requestError(err))
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -91,7 +91,7 @@ const parseErrorMessage = "We could not parse the JSON body of your request. (HI
 	"using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)"
 
 // requestError turns a validation failure into the answer for it, worded like the live service's.
-func (s *Server) requestError(err error) *apiError {
+func requestError(err error) *apiError {
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
 		return badRequest("", "", "The request body is larger than %d bytes.", tooLarge.Limit)

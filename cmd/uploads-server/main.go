@@ -160,6 +160,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 	fmt.Fprintf(stdout, "uploads-server listening on http://%s/v1 (data in %s)\n", ln.Addr(), cfg.dataDir)
 	if devKey {
+		if !isLoopback(ln.Addr()) {
+			logger.Warn("serving beyond this machine with the public development key; set -api-key or UPLOADS_API_KEYS",
+				slog.String("addr", ln.Addr().String()))
+		}
 		fmt.Fprintf(stdout, "accepting the development API key: %s\n", DevKey)
 		fmt.Fprintf(stdout, "try: OPENAI_BASE_URL=http://%s/v1 OPENAI_API_KEY=%s\n", ln.Addr(), DevKey)
 	} else {
@@ -187,4 +191,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// isLoopback reports whether addr can be reached only from this machine.
+func isLoopback(addr net.Addr) bool {
+	tcp, ok := addr.(*net.TCPAddr)
+	return ok && tcp.IP.IsLoopback()
 }
