@@ -95,7 +95,9 @@ func streamsResponseBody(route *routers.Route) bool {
 
 func checkBearer(_ context.Context, in *openapi3filter.AuthenticationInput) error {
 	auth := in.RequestValidationInput.Request.Header.Get("Authorization")
-	if !strings.HasPrefix(auth, "Bearer ") || strings.TrimSpace(auth[len("Bearer "):]) == "" {
+	// The scheme name is case-insensitive (RFC 7235), the token is not.
+	scheme, token, ok := strings.Cut(auth, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
 		return errors.New("missing bearer token in the Authorization header")
 	}
 	return nil
