@@ -1,9 +1,13 @@
 package server
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"mime"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -63,6 +67,10 @@ func (s *Server) validate(next http.Handler) http.Handler {
 			r.Body = http.MaxBytesReader(w, r.Body, limit)
 		} else {
 			r.Body = http.MaxBytesReader(w, r.Body, s.maxJSON)
+			if err := checkOneJSONValue(r); err != nil {
+				writeError(w, requestError(err))
+				return
+			}
 		}
 		in := &openapi3filter.RequestValidationInput{
 			Request:    r,
@@ -90,11 +98,36 @@ func (s *Server) validate(next http.Handler) http.Handler {
 const parseErrorMessage = "We could not parse the JSON body of your request. (HINT: This likely means you aren't " +
 	"using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)"
 
+// errNotOneJSONValue says a JSON body is not exactly one JSON value.
+var errNotOneJSONValue = errors.New("the JSON body is not one JSON value")
+
+// checkOneJSONValue refuses a JSON body that is not exactly one JSON value, such as `{…}}` or two
+// objects in a row: the validator decodes only the first value and would let the rest through. The
+// body, already bounded, is read here and put back for the validator.
+func checkOneJSONValue(r *http.Request) error {
+	media, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if r.Body == nil || r.Body == http.NoBody || media != "application/json" {
+		return nil
+	}
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
+		return err
+	}
+	r.Body = io.NopCloser(bytes.NewReader(b))
+	if len(bytes.TrimSpace(b)) > 0 && !json.Valid(b) {
+		return errNotOneJSONValue
+	}
+	return nil
+}
+
 // requestError turns a validation failure into the answer for it, worded like the live service's.
 func requestError(err error) *apiError {
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
 		return badRequest("", "", "The request body is larger than %d bytes.", tooLarge.Limit)
+	}
+	if errors.Is(err, errNotOneJSONValue) {
+		return badRequest("", "", parseErrorMessage)
 	}
 	var schemaErr *openapi3.SchemaError
 	if errors.As(err, &schemaErr) {
