@@ -1,0 +1,152 @@
+package reliability
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/uploadkit/uploads/conformance"
+	"github.com/uploadkit/uploads/server"
+	"github.com/uploadkit/uploads/store/sqlitestore"
+)
+
+// Keys of the test servers: two owners.
+const (
+	keyA = "sk-reliability-alpha-0123456789"
+	keyB = "sk-reliability-bravo-0123456789"
+)
+
+// maxHeaderBytes is what cmd/uploads-server allows for a request's headers.
+const maxHeaderBytes = 64 << 10
+
+// clock is a settable clock for server.Config.Now.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newClock() *clock { return &clock{t: time.Unix(1758145015, 0)} }
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// testServer is the reference server on the real SQLite store in a temporary directory, served by
+// a real http.Server on loopback configured like cmd/uploads-server, and checked against the spec
+// (a refused request is fine; an accepted bad one, or a response that breaks the spec, fails).
+type testServer struct {
+	t     testing.TB
+	dir   string
+	clock *clock
+	store *sqlitestore.Store
+	srv   *server.Server
+	http  *http.Server
+	URL   string // base URL of the API, ending in /v1
+	done  chan struct{}
+}
+
+// serverConfig is what a test may change about its server.
+type serverConfig struct {
+	readTimeout       time.Duration
+	readHeaderTimeout time.Duration
+	maxPart           int64
+	conformance       bool
+}
+
+type serverOption func(*serverConfig)
+
+// withTimeouts sets the http.Server's read timeouts, for tests of slow clients.
+func withTimeouts(header, body time.Duration) serverOption {
+	return func(c *serverConfig) { c.readHeaderTimeout, c.readTimeout = header, body }
+}
+
+// withMaxPart lowers the part limit so tests can cross it without sending 64 MiB.
+func withMaxPart(n int64) serverOption { return func(c *serverConfig) { c.maxPart = n } }
+
+// withoutConformance serves without the spec check, for load and fuzzing where its cost matters
+// more than what it adds.
+func withoutConformance() serverOption { return func(c *serverConfig) { c.conformance = false } }
+
+func startServer(t testing.TB, opts ...serverOption) *testServer {
+	t.Helper()
+	cfg := serverConfig{readHeaderTimeout: 10 * time.Second, readTimeout: time.Minute, conformance: true}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	ctx := context.Background()
+	ts := &testServer{t: t, dir: t.TempDir(), clock: newClock(), done: make(chan struct{})}
+	st, err := sqlitestore.Open(ctx, ts.dir)
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	srv, err := server.New(server.Config{
+		Store:         st,
+		APIKeys:       []string{keyA, keyB},
+		Now:           ts.clock.Now,
+		Logger:        slog.New(slog.NewTextHandler(io.Discard, nil)),
+		MaxPartBytes:  cfg.maxPart,
+		SweepInterval: -1,
+	})
+	if err != nil {
+		st.Close()
+		t.Fatalf("new server: %v", err)
+	}
+	var h http.Handler = srv
+	if cfg.conformance {
+		v, err := conformance.New(ctx)
+		if err != nil {
+			t.Fatalf("conformance validator: %v", err)
+		}
+		h = v.Handler(srv, func(err error) { t.Errorf("conformance: %v", err) })
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("listen: %v", err)
+	}
+	ts.store, ts.srv = st, srv
+	ts.http = &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: cfg.readHeaderTimeout,
+		ReadTimeout:       cfg.readTimeout,
+		IdleTimeout:       time.Minute,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(slog.New(slog.NewTextHandler(io.Discard, nil)).Handler(), slog.LevelWarn),
+	}
+	ts.URL = "http://" + ln.Addr().String() + "/v1"
+	go func() {
+		defer close(ts.done)
+		if err := ts.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			t.Errorf("serve: %v", err)
+		}
+	}()
+	t.Cleanup(ts.stop)
+	return ts
+}
+
+// stop closes the HTTP server, the server and the store.
+func (ts *testServer) stop() {
+	if ts.http == nil {
+		return
+	}
+	_ = ts.http.Close()
+	<-ts.done
+	_ = ts.srv.Close()
+	if err := ts.store.Close(); err != nil {
+		ts.t.Errorf("close store: %v", err)
+	}
+	ts.http = nil
+}
