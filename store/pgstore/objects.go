@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sync"
 
 	"github.com/minio/minio-go/v7"
 )
@@ -19,14 +18,11 @@ const (
 	smallPartSize = 8 << 20
 	// streamChunkSize is the S3 part size used when streaming a large part. The S3 minimum is
 	// 5 MiB; the client holds one chunk in memory per part in flight.
-	streamChunkSize = 16 << 20
+	streamChunkSize = 8 << 20
 )
 
 // errTooLarge is what sizeGuard returns once it has read more than its limit.
 var errTooLarge = errors.New("too large")
-
-// smallBuffers recycles the buffers small parts are read into.
-var smallBuffers = sync.Pool{New: func() any { b := make([]byte, smallPartSize); return &b }}
 
 // partKey is the object key for a new part. The random suffix means a part id used twice can
 // never overwrite the bytes of a recorded part: the second write goes to its own object, and its
@@ -42,8 +38,8 @@ func (s *Store) partKey(uploadID, partID string) string {
 // may then exist and the caller deletes it.
 func (s *Store) putPart(ctx context.Context, key string, data io.Reader, maxSize int64) (int64, error) {
 	guard := &sizeGuard{r: ctxReader{ctx, data}, max: maxSize}
-	bufp := smallBuffers.Get().(*[]byte)
-	defer smallBuffers.Put(bufp)
+	bufp := s.buffers.Get().(*[]byte)
+	defer s.buffers.Put(bufp)
 	n, err := io.ReadFull(guard, *bufp)
 	switch {
 	case guard.tooLarge:

@@ -47,6 +47,8 @@ type Store struct {
 	s3     *minio.Client
 	bucket string
 	prefix string
+	// buffers recycles the smallPartSize buffers parts are first read into.
+	buffers sync.Pool
 
 	closeOnce sync.Once
 }
@@ -73,7 +75,9 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("open postgres store: %w", err)
 	}
-	return &Store{db: pool, s3: client, bucket: cfg.S3Bucket, prefix: cfg.S3Prefix}, nil
+	s := &Store{db: pool, s3: client, bucket: cfg.S3Bucket, prefix: cfg.S3Prefix}
+	s.buffers.New = func() any { b := make([]byte, smallPartSize); return &b }
+	return s, nil
 }
 
 // validate reports the first setting that is missing or malformed.
