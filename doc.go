@@ -1,0 +1,61 @@
+// Package uploads is a Go client for the OpenAI Uploads API, which sends one large file (up to
+// 8 GiB) as many parts of up to 64 MiB each and then turns it into a File.
+//
+// # Getting started
+//
+// NewClient reads OPENAI_API_KEY, OPENAI_BASE_URL, OPENAI_ORG_ID and OPENAI_PROJECT_ID, and options
+// override them:
+//
+//	client, err := uploads.NewClient(uploads.WithMaxRetries(3))
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	up, err := client.UploadFile(ctx, "train.jsonl", uploads.UploadFileParams{
+//		Purpose: uploads.PurposeFineTune,
+//		MD5:     true,
+//	})
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	fmt.Println(up.File.ID)
+//
+// UploadFile (and UploadReaderAt, for any io.ReaderAt) does the whole lifecycle: create, parts in
+// parallel, complete, and cancel on failure. The single steps are Client.Create, Client.AddPart,
+// Client.Complete and Client.Cancel; Client.RetrieveFile and Client.DownloadFile read the result.
+//
+// # Errors
+//
+// Every answer of the API with a status other than 2xx is an *APIError, whatever its body; its
+// Error method says what was being done, the status and the API's message. Transport failures
+// are wrapped with %w, so errors.Is and errors.As see through them. Arguments the client refuses
+// before sending anything are an *InvalidParamError, and a failed UploadFile is an *UploadError that
+// says whether the upload was cancelled.
+//
+//	_, err := client.Cancel(ctx, uploadID)
+//	var apiErr *uploads.APIError
+//	switch {
+//	case errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusNotFound: // or uploads.IsNotFound(err)
+//		// no such upload
+//	case uploads.IsUnauthorized(err): // 401: the API key is wrong
+//	case uploads.IsRateLimited(err): // 429, after the retries ran out
+//	case err != nil:
+//		// a transport error, a cancelled context, ...
+//	}
+//
+// # Retries and timeouts
+//
+// A request is retried, twice by default (WithMaxRetries), on connection errors, on an attempt that
+// ran out of the time WithTimeout gives it, and on 408, 409, 429 and 5xx answers. The server's
+// x-should-retry header overrides that rule, except that 400, 401, 403 and 404 are never retried.
+// The wait before a retry is what retry-after-ms or retry-after asks for (at most a minute), else an
+// exponential backoff with jitter from half a second up to 8 seconds. No wait goes past the
+// context's deadline: when it would, the call returns at once with the last failure. A part is
+// retried only when its reader can be rewound (see Client.AddPart).
+//
+// # Forward compatibility
+//
+// The models (Upload, UploadPart, File, ...) are aliases of the generated ones in package gen.
+// Unknown fields are ignored and unknown enum values decode as they are (their Valid method
+// reports false). For what this version does not model, pass CaptureResponse to a call to get the
+// raw JSON body and the headers of the answer.
+package uploads
