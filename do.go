@@ -105,8 +105,11 @@ func (c *Client) do(ctx context.Context, r request) (*http.Response, []byte, err
 			retry = shouldRetry(resp.StatusCode, header)
 		}
 		if !retry || r.once || attempt >= c.maxRetries {
-			if attempt > 0 {
+			switch {
+			case attempt > 0:
 				err = fmt.Errorf("%w (gave up after %d attempts)", err, attempt+1)
+			case retry && r.once && c.maxRetries > 0:
+				err = fmt.Errorf("%w (not retried: the body cannot be rewound to send it again)", err)
 			}
 			return nil, nil, err
 		}

@@ -212,3 +212,28 @@ func TestMaxRetriesAndTimeoutOptions(t *testing.T) {
 		t.Errorf("timeout, retries = %v, %d; want 3s, %d", c.timeout, c.maxRetries, defaultMaxRetries)
 	}
 }
+
+// countingTransport counts the requests it sends on to the validating transport.
+type countingTransport struct {
+	n    atomic.Int32
+	next http.RoundTripper
+}
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.n.Add(1)
+	return c.next.RoundTrip(r)
+}
+
+func TestWithHTTPClientCarriesEveryRequest(t *testing.T) {
+	f := newFakeAPI(t, cancelled(t))
+	ct := &countingTransport{next: validator(t).RoundTripper(nil, specReport(t))}
+	c, _ := newTestClient(t, f, nil, WithHTTPClient(&http.Client{Transport: ct}))
+	for range 3 {
+		if _, err := c.Cancel(t.Context(), "upload_abc"); err != nil {
+			t.Fatalf("Cancel: %v", err)
+		}
+	}
+	if ct.n.Load() != 3 || len(f.requests()) != 3 {
+		t.Errorf("the given client sent %d of %d requests", ct.n.Load(), len(f.requests()))
+	}
+}
