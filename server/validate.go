@@ -64,6 +64,12 @@ func (s *Server) validate(next http.Handler) http.Handler {
 				writeError(w, partTooLarge(s.maxPart))
 				return
 			}
+			// The generated handler takes any multipart/* body; the spec allows only a form.
+			if media, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); media != "multipart/form-data" {
+				writeError(w, badRequest("data", "",
+					"The request body must be a multipart/form-data form with one 'data' field holding the part's bytes."))
+				return
+			}
 			r.Body = http.MaxBytesReader(w, r.Body, limit)
 		} else {
 			r.Body = http.MaxBytesReader(w, r.Body, s.maxJSON)
@@ -72,8 +78,15 @@ func (s *Server) validate(next http.Handler) http.Handler {
 				return
 			}
 		}
+		// openapi3filter's security check reads whatever body it is given into memory, even with
+		// ExcludeRequestBody set, so a part's request is checked as a copy without its body.
+		checked := r
+		if streamed {
+			checked = r.WithContext(r.Context())
+			checked.Body = http.NoBody
+		}
 		in := &openapi3filter.RequestValidationInput{
-			Request:    r,
+			Request:    checked,
 			PathParams: params,
 			Route:      route,
 			Options: &openapi3filter.Options{
