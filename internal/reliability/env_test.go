@@ -57,6 +57,36 @@ type testServer struct {
 	http  *http.Server
 	URL   string // base URL of the API, ending in /v1
 	done  chan struct{}
+
+	mu       sync.Mutex
+	idleCond *sync.Cond
+	inFlight int // requests whose handler has not returned yet
+}
+
+// track counts the requests being served, for waitIdle.
+func (ts *testServer) track(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ts.mu.Lock()
+		ts.inFlight++
+		ts.mu.Unlock()
+		defer func() {
+			ts.mu.Lock()
+			ts.inFlight--
+			ts.idleCond.Broadcast()
+			ts.mu.Unlock()
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// waitIdle waits until no handler is running: a client may read a whole answer before the
+// handler that wrote it has returned (and before the spec check after it has run).
+func (ts *testServer) waitIdle() {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	for ts.inFlight > 0 {
+		ts.idleCond.Wait()
+	}
 }
 
 // serverConfig is what a test may change about its server.
@@ -65,6 +95,7 @@ type serverConfig struct {
 	readHeaderTimeout time.Duration
 	maxPart           int64
 	conformance       bool
+	report            func(error) // where spec violations go; the test's Errorf when nil
 }
 
 type serverOption func(*serverConfig)
@@ -76,6 +107,9 @@ func withTimeouts(header, body time.Duration) serverOption {
 
 // withMaxPart lowers the part limit so tests can cross it without sending 64 MiB.
 func withMaxPart(n int64) serverOption { return func(c *serverConfig) { c.maxPart = n } }
+
+// withReport sends the spec violations the conformance wrapper finds to report.
+func withReport(report func(error)) serverOption { return func(c *serverConfig) { c.report = report } }
 
 // withoutConformance serves without the spec check, for load and fuzzing where its cost matters
 // more than what it adds.
@@ -89,6 +123,7 @@ func startServer(t testing.TB, opts ...serverOption) *testServer {
 	}
 	ctx := context.Background()
 	ts := &testServer{t: t, dir: t.TempDir(), clock: newClock(), done: make(chan struct{})}
+	ts.idleCond = sync.NewCond(&ts.mu)
 	st, err := sqlitestore.Open(ctx, ts.dir)
 	if err != nil {
 		t.Fatalf("open store: %v", err)
@@ -111,7 +146,11 @@ func startServer(t testing.TB, opts ...serverOption) *testServer {
 		if err != nil {
 			t.Fatalf("conformance validator: %v", err)
 		}
-		h = v.Handler(srv, func(err error) { t.Errorf("conformance: %v", err) })
+		report := cfg.report
+		if report == nil {
+			report = func(err error) { t.Errorf("conformance: %v", err) }
+		}
+		h = v.Handler(srv, report)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -119,7 +158,7 @@ func startServer(t testing.TB, opts ...serverOption) *testServer {
 	}
 	ts.store, ts.srv = st, srv
 	ts.http = &http.Server{
-		Handler:           h,
+		Handler:           ts.track(h),
 		ReadHeaderTimeout: cfg.readHeaderTimeout,
 		ReadTimeout:       cfg.readTimeout,
 		IdleTimeout:       time.Minute,
