@@ -3,12 +3,12 @@
 package regen_test
 
 import (
-	"bytes"
 	"context"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -109,7 +109,7 @@ func TestRegenerateWithNewField(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Contains(models, []byte(newGoField+" *string")) {
+	if !regexp.MustCompile(`\b` + newGoField + `\s+\*string\b`).Match(models) {
 		t.Fatalf("go generate did not add %s *string to gen/models.gen.go", newGoField)
 	}
 	goRun(ctx, t, goBin, dir, "build", "./...")
