@@ -78,6 +78,25 @@ func TestValidateRequestKeepsBody(t *testing.T) {
 	}
 }
 
+// TestValidateRequestLeavesPartUnread proves that a part is never read by the validator, so a
+// client streaming a 64 MiB part through the validating transport is not buffered.
+func TestValidateRequestLeavesPartUnread(t *testing.T) {
+	v := newValidator(t)
+	form := "--b\r\nContent-Disposition: form-data; name=\"data\"; filename=\"x\"\r\n\r\nhello\r\n--b--\r\n"
+	req := request(t, "POST", "/v1/uploads/upload_abc/parts", "multipart/form-data; boundary=b", form)
+	src := req.Body
+	if err := v.ValidateRequest(req); err != nil {
+		t.Fatalf("ValidateRequest: %v", err)
+	}
+	if req.Body != src {
+		t.Fatal("the validator replaced the body of a streamed part")
+	}
+	got, err := io.ReadAll(req.Body)
+	if err != nil || string(got) != form {
+		t.Errorf("part body after validation = %q, %v; want it unread", got, err)
+	}
+}
+
 func TestValidateResponse(t *testing.T) {
 	v := newValidator(t)
 	for _, tc := range []struct {
