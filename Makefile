@@ -50,5 +50,14 @@ lint-spec: $(SPECTRAL)
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem ./...
 
+## spec-diff: print the spec's changes since BASE_REF (default: newest v* tag, else the commit that added the spec); fail on breaking ones CHANGELOG.md does not list
+spec-diff:
+	$(GO) run ./internal/specdiff/cmd/specdiff -base-ref "$(BASE_REF)"
+
+## upstream-diff: compare the spec with the published OpenAPI document UPSTREAM=FILE; fail on differences openapi/DIVERGENCES.md does not list
+upstream-diff:
+	@test -n "$(UPSTREAM)" || { echo "usage: make upstream-diff UPSTREAM=path/to/openapi.yaml [EXTRACT=out.yaml]"; exit 2; }
+	$(GO) run ./internal/specdiff/cmd/upstreamdiff -upstream "$(UPSTREAM)" $(if $(EXTRACT),-extract "$(EXTRACT)")
+
 ## ci: everything CI checks
-ci: check-generated lint test
+ci: check-generated lint spec-diff test
