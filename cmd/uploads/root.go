@@ -163,7 +163,7 @@ func (a *app) client() (*uploads.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts := []uploads.Option{uploads.WithAPIKey(c.apiKey), uploads.WithUserAgent("uploads-cli/"+uploads.Version)}
+	opts := []uploads.Option{uploads.WithAPIKey(c.apiKey), uploads.WithUserAgent("uploads-cli/" + uploads.Version)}
 	if c.baseURL != "" {
 		opts = append(opts, uploads.WithBaseURL(c.baseURL))
 	}
