@@ -39,7 +39,7 @@ func TestGeneratedCodeIsCurrent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	embedded, err := gen.GetSwagger()
+	embedded, err := gen.GetSpec()
 	if err != nil {
 		t.Fatalf("load the spec embedded in gen/: %v", err)
 	}
