@@ -2,9 +2,11 @@
 // clients can be developed and tested without the live service.
 //
 //	uploads-server [-addr 127.0.0.1:8080] [-data ./data] [-api-key KEY[,KEY...]]
+//	               [-store sqlite|postgres -database-url URL -s3-endpoint HOST:PORT -s3-bucket NAME ...]
 //
 // Each flag falls back to an environment variable: UPLOADS_ADDR, UPLOADS_DATA_DIR and
-// UPLOADS_API_KEYS (keys separated by commas). Without any key, the development key sk-local-dev
+// UPLOADS_API_KEYS (keys separated by commas), UPLOADS_STORE, and the networked store's
+// UPLOADS_DATABASE_URL, UPLOADS_S3_* (see store/pgstore). Without any key, the development key sk-local-dev
 // is accepted, and printed. The server stops on SIGINT or SIGTERM, letting requests in flight
 // finish first.
 package main
@@ -25,6 +27,8 @@ import (
 	"time"
 
 	"github.com/uploadkit/uploads/server"
+	"github.com/uploadkit/uploads/store"
+	"github.com/uploadkit/uploads/store/pgstore"
 	"github.com/uploadkit/uploads/store/sqlitestore"
 )
 
@@ -61,14 +65,19 @@ func main() {
 
 // config is what the flags and the environment say.
 type config struct {
-	addr    string
-	dataDir string
-	keys    []string
+	addr      string
+	dataDir   string
+	keys      []string
+	storeKind string          // "sqlite" (embedded, in dataDir) or "postgres"
+	pg        *pgstore.Config // the networked store's settings, used with storeKind "postgres"
 }
 
 // parseConfig reads the flags, falling back to the environment, then to the defaults.
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
-	cfg := config{addr: "127.0.0.1:8080", dataDir: "./data"}
+	cfg := config{addr: "127.0.0.1:8080", dataDir: "./data", storeKind: "sqlite"}
+	if v := getenv("UPLOADS_STORE"); v != "" {
+		cfg.storeKind = v
+	}
 	if v := getenv("UPLOADS_ADDR"); v != "" {
 		cfg.addr = v
 	}
@@ -81,6 +90,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.SetOutput(stderr)
 	fs.StringVar(&cfg.addr, "addr", cfg.addr, "address to listen on (env UPLOADS_ADDR)")
 	fs.StringVar(&cfg.dataDir, "data", cfg.dataDir, "directory of the store (env UPLOADS_DATA_DIR)")
+	fs.StringVar(&cfg.storeKind, "store", cfg.storeKind, "where to keep uploads: sqlite (embedded, in -data) or postgres (PostgreSQL and an S3 bucket, for replicas) (env UPLOADS_STORE)")
+	cfg.pg = pgstore.RegisterFlags(fs, getenv)
 	var flagKeys []string
 	fs.Func("api-key", "API key to accept; repeat or separate with commas (env UPLOADS_API_KEYS; default: the dev key "+DevKey+")",
 		func(v string) error {
@@ -96,6 +107,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	if fs.NArg() > 0 {
 		return config{}, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	if cfg.storeKind != "sqlite" && cfg.storeKind != "postgres" {
+		return config{}, fmt.Errorf("-store %q: want sqlite or postgres", cfg.storeKind)
 	}
 	switch {
 	case len(flagKeys) > 0:
@@ -130,7 +144,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		cfg.keys = []string{DevKey}
 	}
 
-	st, err := sqlitestore.Open(ctx, cfg.dataDir)
+	st, where, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -158,7 +172,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 
-	fmt.Fprintf(stdout, "uploads-server listening on http://%s/v1 (data in %s)\n", ln.Addr(), cfg.dataDir)
+	fmt.Fprintf(stdout, "uploads-server listening on http://%s/v1 (%s)\n", ln.Addr(), where)
 	if devKey {
 		if !isLoopback(ln.Addr()) {
 			logger.Warn("serving beyond this machine with the public development key; set -api-key or UPLOADS_API_KEYS",
@@ -197,4 +211,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 func isLoopback(addr net.Addr) bool {
 	tcp, ok := addr.(*net.TCPAddr)
 	return ok && tcp.IP.IsLoopback()
+}
+
+// openStore opens the store cfg selects and says where it keeps uploads.
+func openStore(ctx context.Context, cfg config) (store.Store, string, error) {
+	if cfg.storeKind == "postgres" {
+		st, err := pgstore.Open(ctx, *cfg.pg)
+		if err != nil {
+			return nil, "", err
+		}
+		return st, fmt.Sprintf("metadata in PostgreSQL, bytes in bucket %s at %s", cfg.pg.S3Bucket, cfg.pg.S3Endpoint), nil
+	}
+	st, err := sqlitestore.Open(ctx, cfg.dataDir)
+	if err != nil {
+		return nil, "", err
+	}
+	return st, "data in " + cfg.dataDir, nil
 }

@@ -23,14 +23,20 @@ func TestParseConfig(t *testing.T) {
 		want    config
 		wantErr bool
 	}{
-		{"defaults", nil, nil, config{addr: "127.0.0.1:8080", dataDir: "./data"}, false},
+		{"defaults", nil, nil, config{addr: "127.0.0.1:8080", dataDir: "./data", storeKind: "sqlite"}, false},
 		{"environment", nil,
 			map[string]string{"UPLOADS_ADDR": ":9000", "UPLOADS_DATA_DIR": "/srv/up", "UPLOADS_API_KEYS": "k1, k2,,"},
-			config{addr: ":9000", dataDir: "/srv/up", keys: []string{"k1", "k2"}}, false},
+			config{addr: ":9000", dataDir: "/srv/up", keys: []string{"k1", "k2"}, storeKind: "sqlite"}, false},
 		{"flags win over the environment",
 			[]string{"-addr", "127.0.0.1:1", "-data", "d", "-api-key", "a,b", "-api-key", "c"},
 			map[string]string{"UPLOADS_ADDR": ":9000", "UPLOADS_API_KEYS": "k1"},
-			config{addr: "127.0.0.1:1", dataDir: "d", keys: []string{"a", "b", "c"}}, false},
+			config{addr: "127.0.0.1:1", dataDir: "d", keys: []string{"a", "b", "c"}, storeKind: "sqlite"}, false},
+		{"networked store from the environment", nil,
+			map[string]string{"UPLOADS_STORE": "postgres", "UPLOADS_DATABASE_URL": "postgres://db/uploads", "UPLOADS_S3_BUCKET": "b"},
+			config{addr: "127.0.0.1:8080", dataDir: "./data", storeKind: "postgres"}, false},
+		{"networked store from flags", []string{"-store", "postgres", "-database-url", "postgres://db/x", "-s3-bucket", "bk"}, nil,
+			config{addr: "127.0.0.1:8080", dataDir: "./data", storeKind: "postgres"}, false},
+		{"unknown store", []string{"-store", "mysql"}, nil, config{}, true},
 		{"empty key flag", []string{"-api-key", " , "}, nil, config{}, true},
 		{"stray argument", []string{"serve"}, nil, config{}, true},
 		{"unknown flag", []string{"-port", "1"}, nil, config{}, true},
@@ -41,7 +47,7 @@ func TestParseConfig(t *testing.T) {
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("err = %v, want error %v", err, tt.wantErr)
 			}
-			if got.addr != tt.want.addr || got.dataDir != tt.want.dataDir || !slices.Equal(got.keys, tt.want.keys) {
+			if got.addr != tt.want.addr || got.dataDir != tt.want.dataDir || !slices.Equal(got.keys, tt.want.keys) || got.storeKind != tt.want.storeKind {
 				t.Errorf("config = %+v, want %+v", got, tt.want)
 			}
 		})
@@ -140,5 +146,17 @@ func TestRunServesAndShutsDown(t *testing.T) {
 	}
 	if _, err := http.Get(strings.TrimSuffix(base, "/v1") + "/healthz"); err == nil {
 		t.Errorf("the server still answers after shutdown")
+	}
+}
+
+func TestParseConfigNetworkedStore(t *testing.T) {
+	env := map[string]string{"UPLOADS_S3_ENDPOINT": "127.0.0.1:9000"}
+	cfg, err := parseConfig([]string{"-store", "postgres", "-database-url", "postgres://db/x", "-s3-bucket", "bk"},
+		func(k string) string { return env[k] }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.pg == nil || cfg.pg.DatabaseURL != "postgres://db/x" || cfg.pg.S3Bucket != "bk" || cfg.pg.S3Endpoint != "127.0.0.1:9000" {
+		t.Fatalf("networked store settings = %+v", cfg.pg)
 	}
 }
