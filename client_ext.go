@@ -74,23 +74,32 @@ func NewClient(opts ...Option) (*Client, error) {
 	return c, nil
 }
 
-// headerEditor sets the headers every request carries.
+// headerEditor sets the headers every request carries. The values of the fixed headers share one
+// array per request, each in a slice of its own that cannot grow into the next: one allocation
+// instead of one per header, on the path every call takes.
 func headerEditor(cfg config) gen.RequestEditorFn {
-	auth := "Bearer " + strings.TrimSpace(cfg.apiKey)
+	type field struct{ key, value string }
+	fixed := []field{{"Authorization", "Bearer " + strings.TrimSpace(cfg.apiKey)}}
+	if cfg.organization != "" {
+		fixed = append(fixed, field{http.CanonicalHeaderKey("OpenAI-Organization"), cfg.organization})
+	}
+	if cfg.project != "" {
+		fixed = append(fixed, field{http.CanonicalHeaderKey("OpenAI-Project"), cfg.project})
+	}
+	if cfg.userAgent != "" {
+		fixed = append(fixed, field{"User-Agent", cfg.userAgent})
+	}
 	extra := cfg.header.Clone()
 	return func(_ context.Context, req *http.Request) error {
-		req.Header.Set("Authorization", auth)
-		if cfg.organization != "" {
-			req.Header.Set("OpenAI-Organization", cfg.organization)
-		}
-		if cfg.project != "" {
-			req.Header.Set("OpenAI-Project", cfg.project)
-		}
-		if cfg.userAgent != "" {
-			req.Header.Set("User-Agent", cfg.userAgent)
+		values := make([]string, len(fixed)+1)
+		for i, f := range fixed {
+			values[i] = f.value
+			req.Header[f.key] = values[i : i+1 : i+1]
 		}
 		if req.Header.Get("Accept") == "" {
-			req.Header.Set("Accept", "application/json")
+			i := len(fixed)
+			values[i] = "application/json"
+			req.Header["Accept"] = values[i : i+1 : i+1]
 		}
 		for k, vs := range extra {
 			req.Header[k] = append([]string(nil), vs...)
@@ -279,6 +288,9 @@ func (c *Client) callJSON(ctx context.Context, r request, opts []CallOption, out
 	}
 	if err := json.Unmarshal(body, out); err != nil {
 		return fmt.Errorf("%s: decode the answer (%d, %q): %w", r.op, resp.StatusCode, snippet(body), err)
+	}
+	if len(opts) == 0 {
+		return nil
 	}
 	if cc := applyCallOptions(opts); cc.response != nil {
 		*cc.response = Response{StatusCode: resp.StatusCode, Header: resp.Header, Body: body}

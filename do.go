@@ -158,7 +158,7 @@ func (c *Client) attempt(ctx context.Context, r request) (*http.Response, []byte
 		resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: func() { cancel(nil) }}
 		return resp, nil, nil
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody+1))
+	body, err := readAnswer(resp.Body, resp.ContentLength)
 	resp.Body.Close()
 	stop()
 	if err != nil {
@@ -174,6 +174,33 @@ func (c *Client) attempt(ctx context.Context, r request) (*http.Response, []byte
 		body = body[:maxResponseBody]
 	}
 	return resp, body, nil
+}
+
+// readAnswer reads body to its end, but at most maxResponseBody+1 bytes. When the answer says its
+// length (contentLength >= 0), the buffer is made that size at once, so an answer costs one
+// allocation instead of a doubling buffer.
+func readAnswer(body io.Reader, contentLength int64) ([]byte, error) {
+	const limit = maxResponseBody + 1
+	size := 512
+	if contentLength >= 0 && contentLength < limit {
+		// One byte more, so the read that finds the end has room and needs no growing.
+		size = int(contentLength) + 1
+	}
+	b := make([]byte, 0, size)
+	for len(b) < limit {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := body.Read(b[len(b):min(cap(b), limit)])
+		b = b[:len(b)+n]
+		if errors.Is(err, io.EOF) {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+	}
+	return b, nil
 }
 
 // cancelOnClose releases an attempt's context when the caller closes the body it streams.
