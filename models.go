@@ -12,8 +12,19 @@ type (
 	// UploadPart is one part that was added to an upload.
 	UploadPart = gen.UploadPart
 
-	// File is the File a completed upload produced (see Upload.File and Client.RetrieveFile).
+	// FileObject is the File a completed upload produced (see Upload.File and Client.RetrieveFile),
+	// under the name the spec gives it.
+	FileObject = gen.FileObject
+
+	// File is FileObject under a shorter name.
 	File = gen.FileObject
+
+	// FileExpirationAfter is the expires_after object of a create request, as the spec names it.
+	// CreateParams takes it as a time.Duration.
+	FileExpirationAfter = gen.FileExpirationAfter
+
+	// ErrorResponse is the error envelope every error answer carries; APIError holds its fields.
+	ErrorResponse = gen.ErrorResponse
 
 	// UploadStatus is the state of an upload. Values this version does not know decode as they are.
 	UploadStatus = gen.UploadStatus
