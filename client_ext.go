@@ -3,6 +3,7 @@ package uploads
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -279,6 +280,9 @@ func (c *Client) DownloadFile(ctx context.Context, fileID string, opts ...CallOp
 	return resp.Body, nil
 }
 
+// errNoObject says a successful answer did not hold the object asked for.
+var errNoObject = errors.New("the answer is not an object with an id")
+
 // callJSON sends r and decodes the JSON answer into out. Unknown fields and enum values decode
 // without error; the raw answer goes to CaptureResponse.
 func (c *Client) callJSON(ctx context.Context, r request, opts []CallOption, out any) error {
@@ -288,6 +292,14 @@ func (c *Client) callJSON(ctx context.Context, r request, opts []CallOption, out
 	}
 	if err := json.Unmarshal(body, out); err != nil {
 		return fmt.Errorf("%s: decode the answer (%d, %q): %w", r.op, resp.StatusCode, snippet(body), err)
+	}
+	// Every object this API returns has an id. A success without one (null, {}, an error envelope
+	// sent with 200 by a proxy) decoded to nothing usable and must not pass for the object.
+	var head struct {
+		ID string `json:"id"`
+	}
+	if json.Unmarshal(body, &head) != nil || head.ID == "" {
+		return fmt.Errorf("%s: decode the answer (%d, %q): %w", r.op, resp.StatusCode, snippet(body), errNoObject)
 	}
 	if len(opts) == 0 {
 		return nil
