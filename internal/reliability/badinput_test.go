@@ -216,7 +216,7 @@ func TestHostileRequests(t *testing.T) {
 		t.Run(h.name, func(t *testing.T) {
 			before := in.snapshot(t)
 			r := send(t, h.request(ts.URL, fx))
-			ts.waitIdle()
+			ts.waitIdle(t)
 			checkAnswer(t, h, r)
 			if h.accepted != nil {
 				if r.Status == statusOK {

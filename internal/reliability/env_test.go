@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -79,15 +80,32 @@ func (ts *testServer) track(next http.Handler) http.Handler {
 	})
 }
 
-// waitIdle waits until no handler is running: a client may read a whole answer before the
-// handler that wrote it has returned (and before the spec check after it has run).
-func (ts *testServer) waitIdle() {
+// waitIdle waits until no handler is running, and fails the test if one is still running after
+// idleTimeout: a client may read a whole answer before the handler that wrote it has returned (and
+// before the spec check after it has run), but a handler must not outlive its exchange for long.
+func (ts *testServer) waitIdle(t testing.TB) {
+	t.Helper()
+	deadline := time.Now().Add(idleTimeout)
+	stop := time.AfterFunc(idleTimeout, func() {
+		ts.mu.Lock()
+		ts.idleCond.Broadcast()
+		ts.mu.Unlock()
+	})
+	defer stop.Stop()
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
 	for ts.inFlight > 0 {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<20)
+			n := runtime.Stack(buf, true)
+			t.Fatalf("%d handler(s) still running %v after the answer was read; goroutines:\n%s", ts.inFlight, idleTimeout, buf[:n])
+		}
 		ts.idleCond.Wait()
 	}
 }
+
+// idleTimeout bounds waitIdle.
+const idleTimeout = 10 * time.Second
 
 // serverConfig is what a test may change about its server.
 type serverConfig struct {

@@ -107,7 +107,7 @@ func (e *fuzzEnv) fuzzSend(t *testing.T, method, rawPath, contentType, headers s
 	if err != nil {
 		t.Fatalf("%s %s: read the answer: %v", method, shorten(hr.URL.String()), err)
 	}
-	e.ts.waitIdle()
+	e.ts.waitIdle(t)
 	e.mu.Lock()
 	violations := e.violations
 	e.violations = nil
