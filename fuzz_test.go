@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -134,6 +135,9 @@ func FuzzClientAnswer(f *testing.F) {
 	f.Fuzz(func(t *testing.T, op uint8, status uint16, contentType string, body []byte) {
 		call := fuzzCalls[int(op)%len(fuzzCalls)]
 		code := 200 + int(status)%400
+		if strings.ContainsFunc(contentType, func(r rune) bool { return r < ' ' || r == 0x7f }) {
+			contentType = "" // net/http would send it, but no transport reads it: not an answer to test
+		}
 		answer.set(code, contentType, body)
 		got, err := call.call(client, t)
 		if err != nil && got != nil {
@@ -150,8 +154,8 @@ func FuzzClientAnswer(f *testing.F) {
 			return // refusing a 2xx answer it cannot use is the client's right
 		}
 		if call.name == "DownloadFile" {
-			if code == http.StatusNoContent || code == http.StatusResetContent {
-				body = nil // these answers have no body, whatever the handler wrote
+			if code == http.StatusNoContent {
+				body = nil // a 204 has no body, whatever the handler wrote
 			}
 			if !bytes.Equal(got.([]byte), body) {
 				t.Fatalf("DownloadFile returned %q, the server sent %q", got, body)
