@@ -283,6 +283,26 @@ func (c *Client) DownloadFile(ctx context.Context, fileID string, opts ...CallOp
 // errNoObject says a successful answer did not hold the object asked for.
 var errNoObject = errors.New("the answer is not an object with an id")
 
+// objectID is the id of the object an answer decoded into: read from the decoded value for the
+// types this package decodes, so that an answer is not parsed twice, else from body.
+func objectID(out any, body []byte) string {
+	switch v := out.(type) {
+	case *Upload:
+		return v.ID
+	case *UploadPart:
+		return v.ID
+	case *File:
+		return v.ID
+	}
+	var head struct {
+		ID string `json:"id"`
+	}
+	if json.Unmarshal(body, &head) != nil {
+		return ""
+	}
+	return head.ID
+}
+
 // callJSON sends r and decodes the JSON answer into out. Unknown fields and enum values decode
 // without error; the raw answer goes to CaptureResponse.
 func (c *Client) callJSON(ctx context.Context, r request, opts []CallOption, out any) error {
@@ -295,10 +315,7 @@ func (c *Client) callJSON(ctx context.Context, r request, opts []CallOption, out
 	}
 	// Every object this API returns has an id. A success without one (null, {}, an error envelope
 	// sent with 200 by a proxy) decoded to nothing usable and must not pass for the object.
-	var head struct {
-		ID string `json:"id"`
-	}
-	if json.Unmarshal(body, &head) != nil || head.ID == "" {
+	if objectID(out, body) == "" {
 		return fmt.Errorf("%s: decode the answer (%d, %q): %w", r.op, resp.StatusCode, snippet(body), errNoObject)
 	}
 	if len(opts) == 0 {

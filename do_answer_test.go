@@ -76,3 +76,32 @@ func TestOversizedAnswers(t *testing.T) {
 		}
 	}
 }
+
+// A success answer that does not hold the object asked for is an error, for each type of object
+// the client decodes.
+func TestSuccessWithoutObjectIsAnError(t *testing.T) {
+	for _, body := range []string{`null`, `{}`, `{"id":""}`, `{"error":{"message":"proxy says no"}}`} {
+		f := newFakeAPI(t, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			io.WriteString(w, body)
+		})
+		c, _ := newTestClient(t, f, func(error) {})
+		calls := map[string]func() error{
+			"upload": func() error { _, err := c.Cancel(t.Context(), "upload_abc"); return err },
+			"part": func() error {
+				_, err := c.AddPart(t.Context(), "upload_abc", strings.NewReader("data"))
+				return err
+			},
+			"file": func() error { _, err := c.RetrieveFile(t.Context(), "file-abc"); return err },
+		}
+		for name, call := range calls {
+			if err := call(); !errors.Is(err, errNoObject) {
+				t.Errorf("%s answered %s: got %v, want errNoObject", name, body, err)
+			}
+		}
+	}
+	// The fallback for other types reads the id from the answer itself.
+	if got := objectID(&struct{}{}, []byte(`{"id":"x"}`)); got != "x" {
+		t.Errorf("objectID of another type = %q, want x", got)
+	}
+}

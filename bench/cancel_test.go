@@ -9,13 +9,15 @@ import (
 // BenchmarkCancel is one cancel round trip over loopback (build the request, send it, read and
 // decode the answer) by the floor, by this module's client and by the official SDK, against the
 // same server answering the same recorded body.
-func BenchmarkCancel(b *testing.B) {
-	srv := cannedServer(b)
+func BenchmarkCancel(b *testing.B) { runImpls(b, cancelImpls(b)) }
+
+func cancelImpls(tb testing.TB) []impl {
+	srv := cannedServer(tb)
 	ctx := context.Background()
 	want := "cancelled"
 
-	b.Run("impl=floor", func(b *testing.B) {
-		hc := &http.Client{Transport: newTransport()}
+	return []impl{{"floor", func(b *testing.B) {
+		hc := &http.Client{Transport: newTransport(b)}
 		b.ReportAllocs()
 		for b.Loop() {
 			up, err := floorCancel(ctx, hc, srv.URL+"/v1", uploadID)
@@ -23,8 +25,7 @@ func BenchmarkCancel(b *testing.B) {
 				b.Fatalf("floor cancel = %+v, %v", up, err)
 			}
 		}
-	})
-	b.Run("impl=ours", func(b *testing.B) {
+	}}, {"ours", func(b *testing.B) {
 		c := ourClient(b, srv)
 		b.ReportAllocs()
 		for b.Loop() {
@@ -33,9 +34,8 @@ func BenchmarkCancel(b *testing.B) {
 				b.Fatalf("cancel = %+v, %v", up, err)
 			}
 		}
-	})
-	b.Run("impl=sdk", func(b *testing.B) {
-		c := sdkClient(srv)
+	}}, {"sdk", func(b *testing.B) {
+		c := sdkClient(b, srv)
 		b.ReportAllocs()
 		for b.Loop() {
 			up, err := c.Uploads.Cancel(ctx, uploadID)
@@ -43,5 +43,5 @@ func BenchmarkCancel(b *testing.B) {
 				b.Fatalf("SDK cancel = %+v, %v", up, err)
 			}
 		}
-	})
+	}}}
 }

@@ -56,9 +56,12 @@ func cannedServer(tb testing.TB) *httptest.Server {
 }
 
 // newTransport is a transport of its own for each client, so that no client reuses another's
-// connections; it has the settings of http.DefaultTransport.
-func newTransport() *http.Transport {
-	return http.DefaultTransport.(*http.Transport).Clone()
+// connections; it has the settings of http.DefaultTransport, and its connections are closed when
+// tb ends.
+func newTransport(tb testing.TB) *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	tb.Cleanup(t.CloseIdleConnections)
+	return t
 }
 
 // ourClient is the project's client with its defaults (retries, per-attempt timeout) against srv.
@@ -67,7 +70,7 @@ func ourClient(tb testing.TB, srv *httptest.Server) *uploads.Client {
 	c, err := uploads.NewClient(
 		uploads.WithAPIKey(benchKey),
 		uploads.WithBaseURL(srv.URL+"/v1"),
-		uploads.WithHTTPClient(&http.Client{Transport: newTransport()}))
+		uploads.WithHTTPClient(&http.Client{Transport: newTransport(tb)}))
 	if err != nil {
 		tb.Fatalf("new client: %v", err)
 	}
@@ -75,11 +78,11 @@ func ourClient(tb testing.TB, srv *httptest.Server) *uploads.Client {
 }
 
 // sdkClient is the official SDK with its defaults against srv.
-func sdkClient(srv *httptest.Server) openai.Client {
+func sdkClient(tb testing.TB, srv *httptest.Server) openai.Client {
 	return openai.NewClient(
 		option.WithAPIKey(benchKey),
 		option.WithBaseURL(srv.URL+"/v1/"),
-		option.WithHTTPClient(&http.Client{Transport: newTransport()}))
+		option.WithHTTPClient(&http.Client{Transport: newTransport(tb)}))
 }
 
 // floorUpload and floorFile are what a hand-written client would decode an Upload into: plain
@@ -113,4 +116,18 @@ type floorPart struct {
 	Object    string `json:"object"`
 	CreatedAt int64  `json:"created_at"`
 	UploadID  string `json:"upload_id"`
+}
+
+// impl is one contender of a benchmark: the floor, this module ("ours"), or the official SDK.
+type impl struct {
+	name string
+	run  func(b *testing.B)
+}
+
+// runImpls runs each contender as a sub-benchmark named impl=NAME, so that benchstat -col /impl
+// puts them side by side, the floor first.
+func runImpls(b *testing.B, impls []impl) {
+	for _, c := range impls {
+		b.Run("impl="+c.name, c.run)
+	}
 }
