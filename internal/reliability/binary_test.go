@@ -139,4 +139,6 @@ func (p *serverProcess) checkCleanLog(t *testing.T) {
 	}
 }
 
-func (p *serverProcess) String() string { return fmt.Sprintf("uploads-server pid %d at %s", p.cmd.Process.Pid, p.URL) }
+func (p *serverProcess) String() string {
+	return fmt.Sprintf("uploads-server pid %d at %s", p.cmd.Process.Pid, p.URL)
+}
