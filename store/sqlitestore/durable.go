@@ -13,14 +13,18 @@ import (
 // tempPrefix starts the name of a part file still being written. Open removes any it finds.
 const tempPrefix = ".tmp-"
 
+// writeBlockSize is how many bytes of a part are gathered before each write to its file.
+const writeBlockSize = 256 << 10
+
 // errTooLarge is returned by writePartFile when data holds more than maxSize bytes.
 var errTooLarge = errors.New("too large")
 
 // writePartFile streams at most maxSize bytes of data into a new file at path, durably: into a
 // temporary file in the same directory, synced, moved to path, and the directory synced. It
 // reads at most maxSize+1 bytes; if there are more than maxSize it returns errTooLarge. On any
-// error nothing is left at path or in the temporary file.
-func writePartFile(ctx context.Context, path string, data io.Reader, maxSize int64) (int64, error) {
+// error nothing is left at path or in the temporary file. The bytes are written in blocks of
+// len(buf).
+func writePartFile(ctx context.Context, path string, data io.Reader, maxSize int64, buf []byte) (int64, error) {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, tempPrefix+filepath.Base(path)+"-*")
 	if err != nil {
@@ -33,7 +37,7 @@ func writePartFile(ctx context.Context, path string, data io.Reader, maxSize int
 			os.Remove(tmp.Name())
 		}
 	}()
-	n, err := io.Copy(tmp, io.LimitReader(ctxReader{ctx, data}, maxSize+1))
+	n, err := copyInBlocks(tmp, io.LimitReader(ctxReader{ctx, data}, maxSize+1), buf)
 	if err != nil {
 		return 0, fmt.Errorf("write part file: %w", err)
 	}
@@ -59,6 +63,41 @@ func writePartFile(ctx context.Context, path string, data io.Reader, maxSize int
 	if err := syncDir(dir); err != nil {
 		os.Remove(path)
 		return 0, err
+	}
+	return n, nil
+}
+
+// copyInBlocks copies src to dst in writes of len(buf) bytes, but the last. A part arrives through
+// its multipart form a few KiB per read; writing each read as it comes would cost a system call
+// per few KiB, which profiling showed to be half the time of storing a part.
+func copyInBlocks(dst io.Writer, src io.Reader, buf []byte) (int64, error) {
+	var written int64
+	for {
+		n, err := fill(src, buf)
+		if n > 0 {
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return written, werr
+			}
+			written += int64(n)
+		}
+		if err == io.EOF { // as io.Copy: a reader reports its end with io.EOF itself
+			return written, nil
+		}
+		if err != nil {
+			return written, err
+		}
+	}
+}
+
+// fill reads from src until buf is full or src ends or fails.
+func fill(src io.Reader, buf []byte) (int, error) {
+	n := 0
+	for n < len(buf) {
+		m, err := src.Read(buf[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
 	}
 	return n, nil
 }

@@ -65,7 +65,9 @@ func (s *Store) writePart(ctx context.Context, uploadID, path string, data io.Re
 	if err := syncDir(s.partsDir); err != nil {
 		return 0, err
 	}
-	return writePartFile(ctx, path, data, maxSize)
+	bufp := s.writeBuffers.Get().(*[]byte)
+	defer s.writeBuffers.Put(bufp)
+	return writePartFile(ctx, path, data, maxSize, *bufp)
 }
 
 // recordPart records a part whose bytes are durable, if the upload is still pending, unexpired at

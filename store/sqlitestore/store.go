@@ -36,6 +36,9 @@ type Store struct {
 
 	lock *os.File // held while the store is open; nil where locking is not available
 
+	// writeBuffers recycles the blocks part bytes are gathered into before each write.
+	writeBuffers sync.Pool
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -50,6 +53,7 @@ func Open(ctx context.Context, dir string) (*Store, error) {
 		return nil, fmt.Errorf("open store in %q: the directory name may not contain '?'", dir)
 	}
 	s := &Store{dir: dir, partsDir: filepath.Join(dir, "parts")}
+	s.writeBuffers.New = func() any { b := make([]byte, writeBlockSize); return &b }
 	if err := os.MkdirAll(s.partsDir, 0o755); err != nil {
 		return nil, fmt.Errorf("open store in %s: %w", dir, err)
 	}
