@@ -22,11 +22,10 @@ type hostile struct {
 	// stream, when set, builds the body instead: its content type, reader and length (-1: chunked).
 	stream func() (string, io.Reader, int64)
 
-	status             int
-	typ, param, code   string                                     // of the envelope; "" for null
-	notEnvelope        bool                                       // the answer comes from net/http itself, before the API (431)
-	accepted           func(t *testing.T, in *inspector, r reply) // for the few the API accepts
-	invalidRequestType bool
+	status           int
+	typ, param, code string                                     // of the envelope; "" for null
+	notEnvelope      bool                                       // the answer comes from net/http itself, before the API (431)
+	accepted         func(t *testing.T, in *inspector, r reply) // for the few the API accepts
 }
 
 const inv = "invalid_request_error"

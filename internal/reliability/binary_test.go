@@ -5,7 +5,6 @@ package reliability
 import (
 	"bufio"
 	"context"
-	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -137,8 +136,4 @@ func (p *serverProcess) checkCleanLog(t *testing.T) {
 			t.Errorf("the server logged a problem: %s", line)
 		}
 	}
-}
-
-func (p *serverProcess) String() string {
-	return fmt.Sprintf("uploads-server pid %d at %s", p.cmd.Process.Pid, p.URL)
 }

@@ -129,10 +129,6 @@ func withMaxPart(n int64) serverOption { return func(c *serverConfig) { c.maxPar
 // withReport sends the spec violations the conformance wrapper finds to report.
 func withReport(report func(error)) serverOption { return func(c *serverConfig) { c.report = report } }
 
-// withoutConformance serves without the spec check, for load and fuzzing where its cost matters
-// more than what it adds.
-func withoutConformance() serverOption { return func(c *serverConfig) { c.conformance = false } }
-
 func startServer(t testing.TB, opts ...serverOption) *testServer {
 	t.Helper()
 	cfg := serverConfig{readHeaderTimeout: 10 * time.Second, readTimeout: time.Minute, conformance: true}

@@ -85,17 +85,19 @@ func faultyServer(t *testing.T, f fault) (*httptest.Server, *atomic.Int64) {
 type wantResult int
 
 const (
-	wantSuccess wantResult = iota // the object, decoded whole
-	wantAPIError                  // an *uploads.APIError with the status of the last answer
-	wantFailure                   // another error, and no object
-	wantTimeout                   // an error that is context.DeadlineExceeded
+	wantSuccess  wantResult = iota // the object, decoded whole
+	wantAPIError                   // an *uploads.APIError with the status of the last answer
+	wantFailure                    // another error, and no object
+	wantTimeout                    // an error that is context.DeadlineExceeded
 )
 
 // TestClientFaults puts the project's client in front of a server that misbehaves, and checks
 // that it retries what it should (and only that), fails cleanly on the rest, and never returns a
 // half-decoded object as a success.
 func TestClientFaults(t *testing.T) {
-	cancel := func(ctx context.Context, c *uploads.Client) (any, error) { return nilIfNil(c.Cancel(ctx, "upload_abc")) }
+	cancel := func(ctx context.Context, c *uploads.Client) (any, error) {
+		return nilIfNil(c.Cancel(ctx, "upload_abc"))
+	}
 	partSeekable := func(ctx context.Context, c *uploads.Client) (any, error) {
 		return nilIfNil(c.AddPart(ctx, "upload_abc", bytes.NewReader([]byte("abc"))))
 	}
