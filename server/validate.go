@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -30,6 +31,17 @@ const opAddUploadPart = "addUploadPart"
 // multipartSlack is how much a multipart request for a part may hold beyond the part itself:
 // boundaries and part headers, a few hundred bytes in practice.
 const multipartSlack = 64 << 10
+
+// partReadBuffer is how much of a part's request is read from the connection at a time. The
+// multipart reader reads 4 KiB at a time, and the connection would serve each of those reads with
+// a system call of its own.
+const partReadBuffer = 64 << 10
+
+// bufferedBody reads a request body through a larger buffer and closes the original body.
+type bufferedBody struct {
+	*bufio.Reader
+	io.Closer
+}
 
 // newRouter finds the spec's operation for a request, on any host, under basePath.
 func newRouter(ctx context.Context) (routers.Router, error) {
@@ -70,7 +82,7 @@ func (s *Server) validate(next http.Handler) http.Handler {
 					"The request body must be a multipart/form-data form with one 'data' field holding the part's bytes."))
 				return
 			}
-			r.Body = http.MaxBytesReader(w, r.Body, limit)
+			r.Body = bufferedBody{bufio.NewReaderSize(http.MaxBytesReader(w, r.Body, limit), partReadBuffer), r.Body}
 		} else {
 			r.Body = http.MaxBytesReader(w, r.Body, s.maxJSON)
 			if err := checkOneJSONValue(r); err != nil {
