@@ -28,7 +28,7 @@ type loadConfig struct {
 
 func loadSize() loadConfig {
 	if os.Getenv("UPLOADS_LONG") == "1" {
-		return loadConfig{clients: 128, lifecycles: 20, maxParts: 8, maxPartSize: 256 << 10}
+		return loadConfig{clients: 128, lifecycles: 10, maxParts: 8, maxPartSize: 64 << 10}
 	}
 	return loadConfig{clients: 64, lifecycles: 3, maxParts: 4, maxPartSize: 16 << 10}
 }
