@@ -2,6 +2,7 @@ package reliability
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -111,27 +112,28 @@ func TestClientFaults(t *testing.T) {
 		call     func(context.Context, *uploads.Client) (any, error)
 		want     wantResult
 		attempts int
+		timeout  time.Duration // per attempt; 10 s when zero
 	}{
-		{"reset mid-body, then success", then(1, resetMidBody(200, faultUpload, 40), answer(200, "application/json", faultUpload)), cancel, wantSuccess, 2},
-		{"reset before any byte, then success", then(1, resetMidBody(200, faultUpload, 0), answer(200, "application/json", faultUpload)), cancel, wantSuccess, 2},
-		{"reset mid-body every time", resetMidBody(200, faultUpload, 40), cancel, wantFailure, 3},
-		{"reset mid-body of a seekable part, then success", then(1, resetMidBody(200, faultPart, 20), answer(200, "application/json", faultPart)), partSeekable, wantSuccess, 2},
-		{"reset mid-body of a one-shot part: not retried", resetMidBody(200, faultPart, 20), partOnce, wantFailure, 1},
-		{"500 then success", then(1, answer(500, "application/json", `{"error":{"message":"boom","type":"server_error","param":null,"code":null}}`, fast, "1"), answer(200, "application/json", faultUpload)), cancel, wantSuccess, 2},
-		{"502 with an HTML page, then success", then(2, answer(502, "text/html", "<html>bad gateway</html>", fast, "1"), answer(200, "application/json", faultUpload)), cancel, wantSuccess, 3},
-		{"500 every time", answer(500, "application/json", `{"error":{"message":"boom","type":"server_error","param":null,"code":null}}`, fast, "1"), cancel, wantAPIError, 3},
-		{"500 that says not to retry", answer(500, "application/json", `{"error":{"message":"boom","type":"server_error","param":null,"code":null}}`, "x-should-retry", "false"), cancel, wantAPIError, 1},
-		{"429 then success", then(1, answer(429, "application/json", `{"error":{"message":"slow down","type":"rate_limit_error","param":null,"code":null}}`, fast, "1"), answer(200, "application/json", faultUpload)), cancel, wantSuccess, 2},
-		{"400 is not retried", answer(400, "application/json", `{"error":{"message":"bad","type":"invalid_request_error","param":"upload_id","code":null}}`), cancel, wantAPIError, 1},
-		{"headers never come, then success", then(1, silent, answer(200, "application/json", faultUpload)), cancel, wantSuccess, 2},
-		{"headers never come", silent, cancel, wantTimeout, 3},
-		{"truncated JSON with a matching length", answer(200, "application/json", faultUpload[:60]), cancel, wantFailure, 1},
-		{"200 with an HTML body", answer(200, "text/html", "<html><body>Welcome to the hotel network</body></html>"), cancel, wantFailure, 1},
-		{"200 with an error envelope", answer(200, "application/json", `{"error":{"message":"boom","type":"server_error","param":null,"code":null}}`), cancel, wantFailure, 1},
-		{"200 with null", answer(200, "application/json", "null"), cancel, wantFailure, 1},
-		{"200 with an empty body", answer(200, "application/json", ""), cancel, wantFailure, 1},
-		{"200 with a wrongly typed field", answer(200, "application/json", strings.Replace(faultUpload, `"bytes":3`, `"bytes":"3"`, 1)), cancel, wantFailure, 1},
-		{"200 with data after the part", answer(200, "application/json", faultPart+"x"), partSeekable, wantFailure, 1},
+		{"reset mid-body, then success", then(1, resetMidBody(200, faultUpload, 40), answer(200, "application/json", faultUpload)), cancel, wantSuccess, 2, 0},
+		{"reset before any byte, then success", then(1, resetMidBody(200, faultUpload, 0), answer(200, "application/json", faultUpload)), cancel, wantSuccess, 2, 0},
+		{"reset mid-body every time", resetMidBody(200, faultUpload, 40), cancel, wantFailure, 3, 0},
+		{"reset mid-body of a seekable part, then success", then(1, resetMidBody(200, faultPart, 20), answer(200, "application/json", faultPart)), partSeekable, wantSuccess, 2, 0},
+		{"reset mid-body of a one-shot part: not retried", resetMidBody(200, faultPart, 20), partOnce, wantFailure, 1, 0},
+		{"500 then success", then(1, answer(500, "application/json", `{"error":{"message":"boom","type":"server_error","param":null,"code":null}}`, fast, "1"), answer(200, "application/json", faultUpload)), cancel, wantSuccess, 2, 0},
+		{"502 with an HTML page, then success", then(2, answer(502, "text/html", "<html>bad gateway</html>", fast, "1"), answer(200, "application/json", faultUpload)), cancel, wantSuccess, 3, 0},
+		{"500 every time", answer(500, "application/json", `{"error":{"message":"boom","type":"server_error","param":null,"code":null}}`, fast, "1"), cancel, wantAPIError, 3, 0},
+		{"500 that says not to retry", answer(500, "application/json", `{"error":{"message":"boom","type":"server_error","param":null,"code":null}}`, "x-should-retry", "false"), cancel, wantAPIError, 1, 0},
+		{"429 then success", then(1, answer(429, "application/json", `{"error":{"message":"slow down","type":"rate_limit_error","param":null,"code":null}}`, fast, "1"), answer(200, "application/json", faultUpload)), cancel, wantSuccess, 2, 0},
+		{"400 is not retried", answer(400, "application/json", `{"error":{"message":"bad","type":"invalid_request_error","param":"upload_id","code":null}}`), cancel, wantAPIError, 1, 0},
+		{"headers never come, then success", then(1, silent, answer(200, "application/json", faultUpload)), cancel, wantSuccess, 2, time.Second},
+		{"headers never come", silent, cancel, wantTimeout, 3, 300 * time.Millisecond},
+		{"truncated JSON with a matching length", answer(200, "application/json", faultUpload[:60]), cancel, wantFailure, 1, 0},
+		{"200 with an HTML body", answer(200, "text/html", "<html><body>Welcome to the hotel network</body></html>"), cancel, wantFailure, 1, 0},
+		{"200 with an error envelope", answer(200, "application/json", `{"error":{"message":"boom","type":"server_error","param":null,"code":null}}`), cancel, wantFailure, 1, 0},
+		{"200 with null", answer(200, "application/json", "null"), cancel, wantFailure, 1, 0},
+		{"200 with an empty body", answer(200, "application/json", ""), cancel, wantFailure, 1, 0},
+		{"200 with a wrongly typed field", answer(200, "application/json", strings.Replace(faultUpload, `"bytes":3`, `"bytes":"3"`, 1)), cancel, wantFailure, 1, 0},
+		{"200 with data after the part", answer(200, "application/json", faultPart+"x"), partSeekable, wantFailure, 1, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -142,7 +144,7 @@ func TestClientFaults(t *testing.T) {
 				uploads.WithBaseURL(srv.URL+"/v1"),
 				uploads.WithHTTPClient(&http.Client{}),
 				uploads.WithMaxRetries(2),
-				uploads.WithTimeout(300*time.Millisecond),
+				uploads.WithTimeout(cmp.Or(tt.timeout, 10*time.Second)),
 			)
 			if err != nil {
 				t.Fatal(err)

@@ -22,7 +22,9 @@ func TestSlowClientsAreCutOff(t *testing.T) {
 	before := in.snapshot(t)
 
 	ct, partForm := form(formField{name: "data", filename: "slow.bin", data: []byte(repeatString("slow part ", 400))})
-	create := createWith(`,"bytes":3`)
+	// Each body takes far longer to trickle in (10 bytes every 50 ms) than the timeouts allow, so
+	// that a server late to start its clock still cuts it off: about 1.5 s for the JSON body.
+	create := createWith(`,"bytes":3`) + strings.Repeat(" ", 300)
 	cases := []struct {
 		name string
 		head string // sent at once
