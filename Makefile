@@ -10,6 +10,7 @@ SPECTRAL_VERSION := 6.16.3
 TOOLS     := .tools
 SPECTRAL  := $(TOOLS)/node_modules/.bin/spectral
 BASE_REF  ?=
+FUZZTIME  ?= 10s
 
 .PHONY: all run test generate check-generated lint lint-go lint-spec bench fuzz ci spec-diff upstream-diff
 
@@ -58,6 +59,10 @@ spec-diff:
 upstream-diff:
 	@test -n "$(UPSTREAM)" || { echo "usage: make upstream-diff UPSTREAM=path/to/openapi.yaml [EXTRACT=out.yaml]"; exit 2; }
 	$(GO) run ./internal/specdiff/cmd/upstreamdiff -upstream "$(UPSTREAM)" $(if $(EXTRACT),-extract "$(EXTRACT)")
+
+## fuzz: run every fuzz target for FUZZTIME each (default 10s); a failing input is saved under testdata/fuzz
+fuzz:
+	FUZZTIME=$(FUZZTIME) bash scripts/fuzz.sh
 
 ## ci: everything CI checks
 ci: check-generated lint spec-diff test
