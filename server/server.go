@@ -15,6 +15,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"path"
 	"sync"
 	"time"
 
@@ -144,7 +145,22 @@ func (s *Server) routes() http.Handler {
 	root.HandleFunc("GET /healthz", s.healthz)
 	root.Handle(basePath+"/", s.authenticate(s.validate(api)))
 	root.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { writeError(w, invalidURL(r)) })
-	return s.observe(root)
+	return s.observe(refuseUncleanPaths(root))
+}
+
+// refuseUncleanPaths answers a path with "." or ".." segments or doubled slashes with a 404
+// envelope. ServeMux would redirect it to the cleaned path: an API client must get an error for a
+// path it did not mean, never be sent on to another resource.
+func refuseUncleanPaths(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The escaped form, so that an id holding %2F stays one segment.
+		p := r.URL.EscapedPath()
+		if c := path.Clean(p); c != p && c+"/" != p {
+			writeError(w, invalidURL(r))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // ServeHTTP serves the API.

@@ -146,9 +146,10 @@ var hostileRequests = []hostile{
 	{name: "cancel/completed upload", path: "/uploads/{done}/cancel", status: 400, typ: inv, param: "upload_id"},
 	{name: "cancel/expired upload", path: "/uploads/{expired}/cancel", status: 400, typ: inv, param: "upload_id"},
 	// Path tricks in ids.
-	// net/http's ServeMux answers a path with dot segments by redirecting to the cleaned path,
-	// without running any handler.
-	{name: "id/dot dot", path: "/uploads/../uploads/{pending}/cancel", status: 307, notEnvelope: true},
+	// A path with dot segments or doubled slashes is refused, not redirected to the cleaned path.
+	{name: "id/dot dot", path: "/uploads/../uploads/{pending}/cancel", status: 404, typ: inv},
+	{name: "id/dot", path: "/uploads/./{pending}/cancel", status: 404, typ: inv},
+	{name: "id/double slash", path: "/uploads//{pending}/cancel", status: 404, typ: inv},
 	{name: "id/escaped dot dot", path: "/uploads/%2E%2E/{pending}/cancel", status: 404, typ: inv},
 	{name: "id/escaped slash", path: "/uploads/{pending}%2F..%2F{other}/cancel", status: 404, typ: inv, param: "upload_id", code: "not_found"},
 	{name: "id/escaped dot dot slash in file id", method: "GET", path: "/files/..%2F..%2Fuploads.db/content", status: 404, typ: inv, param: "file_id", code: "not_found"},

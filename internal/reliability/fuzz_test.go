@@ -126,8 +126,8 @@ func (e *fuzzEnv) fuzzSend(t *testing.T, method, rawPath, contentType, headers s
 }
 
 // checkFuzzAnswer fails on a 5xx, and on a refusal of the API's that is not a complete envelope.
-// net/http itself refuses some requests before the API sees them (431, a redirect for dot
-// segments); those answers are plain text.
+// net/http itself refuses some requests before the API sees them (431, and a redirect should
+// one ever appear); those answers are plain text.
 func checkFuzzAnswer(t *testing.T, r reply) {
 	t.Helper()
 	switch {
