@@ -15,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/uploadkit/uploads/gen"
 	"github.com/uploadkit/uploads/store"
 	"github.com/uploadkit/uploads/store/sqlitestore"
 )
@@ -41,26 +40,9 @@ func benchServer(tb testing.TB) (*Server, *sqlitestore.Store) {
 	return s, st
 }
 
-// withoutValidation is the handler chain of routes without the validate middleware: what the
-// server would cost if it trusted every request. It must stay routes minus validate.
-func (s *Server) withoutValidation() http.Handler {
-	strict := gen.NewStrictHandlerWithOptions(s, nil, gen.StrictHTTPServerOptions{
-		RequestErrorHandlerFunc:  s.answerRequestError,
-		ResponseErrorHandlerFunc: s.answerError,
-	})
-	api := http.NewServeMux()
-	api.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { writeError(w, invalidURL(r)) })
-	gen.HandlerWithOptions(strict, gen.StdHTTPServerOptions{
-		BaseURL:          basePath,
-		BaseRouter:       api,
-		ErrorHandlerFunc: s.answerRequestError,
-	})
-	root := http.NewServeMux()
-	root.HandleFunc("GET /healthz", s.healthz)
-	root.Handle(basePath+"/", s.authenticate(api))
-	root.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { writeError(w, invalidURL(r)) })
-	return s.observe(root)
-}
+// withoutValidation is the server's handler without the validate middleware: what the server
+// would cost if it trusted every request.
+func (s *Server) withoutValidation() http.Handler { return s.handlerChain(false) }
 
 // pendingUploads records n pending uploads of benchKey's owner straight in the store.
 func pendingUploads(tb testing.TB, st store.Store, s *Server, n int, size int64) []string {
