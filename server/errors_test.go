@@ -63,6 +63,7 @@ func TestCreateUploadErrors(t *testing.T) {
 		}), wantEnvelope{400, invalid, "expires_after.days", "unknown_parameter", "'expires_after.days'"}},
 		{"not JSON", `{"purpose": "batch",`, wantEnvelope{400, invalid, "", "", "could not parse the JSON body"}},
 		{"an array", `[]`, wantEnvelope{400, invalid, "", "invalid_type", "expected an object"}},
+		{"JSON null", `null`, wantEnvelope{400, invalid, "", "invalid_value", "Invalid request body: Value is not nullable."}},
 		{"no body", "", wantEnvelope{400, invalid, "", "", "could not parse the JSON body"}},
 		{"body over 1 MiB", valid(func(b map[string]any) { b["filename"] = strings.Repeat("x", 1<<20) }), wantEnvelope{
 			400, invalid, "", "", "larger than 1048576 bytes"}},

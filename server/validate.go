@@ -232,7 +232,11 @@ func schemaError(e *openapi3.SchemaError) *apiError {
 		return badRequest(param, codeInvalidValue, "Invalid '%s': %s does not match the pattern '%s'.",
 			param, pyRepr(e.Value), e.Schema.Pattern)
 	}
-	return badRequest(param, codeInvalidValue, "Invalid '%s': %s.", param, e.Reason)
+	if param == "" {
+		// The body as a whole: `null`, for instance, where an object is required.
+		return badRequest("", codeInvalidValue, "Invalid request body: %s.", strings.TrimSuffix(e.Reason, "."))
+	}
+	return badRequest(param, codeInvalidValue, "Invalid '%s': %s.", param, strings.TrimSuffix(e.Reason, "."))
 }
 
 // paramName spells a JSON pointer the way the live service names fields: dots between names,
