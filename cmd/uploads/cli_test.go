@@ -192,6 +192,7 @@ func testUsageErrors(t *testing.T, bin string) {
 		{"malformed concurrency", []string{"put", file, "--purpose", "batch", "--concurrency", "many"}, nil, `invalid argument "many" for "--concurrency"`},
 		{"malformed expiry", []string{"put", file, "--purpose", "batch", "--expires-after", "soon"}, nil, "--expires-after \"soon\""},
 		{"expiry out of range", []string{"put", file, "--purpose", "batch", "--expires-after", "10m"}, nil, "expires after"},
+		{"zero expiry", []string{"put", file, "--purpose", "batch", "--expires-after", "0"}, nil, "--expires-after \"0\""},
 		{"unknown progress mode", []string{"put", file, "--purpose", "batch", "--progress", "fancy"}, nil, "use auto, bar or none"},
 		{"unknown flag", []string{"put", file, "--purpose", "batch", "--colour"}, nil, "unknown flag: --colour"},
 		{"complete without parts", []string{"complete", "upload_abc"}, nil, `required flag(s) "part" not set`},

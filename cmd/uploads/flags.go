@@ -45,20 +45,25 @@ func parseSize(s string) (int64, error) {
 }
 
 // parseExpiresAfter reads how long after creation the resulting File should expire: a Go duration such as
-// "24h" or "90m", or a number of seconds. It returns whole seconds.
+// "24h" or "90m", or a number of seconds. It returns whole seconds, at least one and few enough to be a
+// time.Duration: the client reads a zero duration as no expiry, and a larger count would wrap around.
 func parseExpiresAfter(s string) (int64, error) {
 	text := strings.TrimSpace(s)
-	if n, err := strconv.ParseInt(text, 10, 64); err == nil {
-		return n, nil
-	}
-	d, err := time.ParseDuration(text)
+	seconds, err := strconv.ParseInt(text, 10, 64)
 	if err != nil {
-		return 0, fmt.Errorf("--expires-after %q is neither a duration (24h, 90m) nor a number of seconds", s)
+		d, err := time.ParseDuration(text)
+		if err != nil {
+			return 0, fmt.Errorf("--expires-after %q is neither a duration (24h, 90m) nor a number of seconds", s)
+		}
+		if d%time.Second != 0 {
+			return 0, fmt.Errorf("--expires-after %q is not a whole number of seconds", s)
+		}
+		seconds = int64(d / time.Second)
 	}
-	if d%time.Second != 0 {
-		return 0, fmt.Errorf("--expires-after %q is not a whole number of seconds", s)
+	if seconds < 1 || seconds > math.MaxInt64/int64(time.Second) {
+		return 0, fmt.Errorf("--expires-after %q is not a positive duration (1h to 720h)", s)
 	}
-	return int64(d / time.Second), nil
+	return seconds, nil
 }
 
 // formatBytes writes n bytes for people: "12.0 MiB (12582912 bytes)" or "512 bytes".

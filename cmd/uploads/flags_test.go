@@ -45,6 +45,10 @@ func TestParseExpiresAfter(t *testing.T) {
 		{"90m", 5400, false},
 		{"1h30m", 5400, false},
 		{"1.5s", 0, true},
+		{"0", 0, true},  // zero would read as no expiry at all
+		{"0s", 0, true}, // likewise
+		{"-3600", 0, true},
+		{"36028797018967568", 0, true}, // 2^55+3600 seconds: as nanoseconds it wraps to exactly one hour
 		{"soon", 0, true},
 		{"", 0, true},
 	}
