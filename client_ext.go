@@ -20,7 +20,6 @@ import (
 type Client struct {
 	api        *gen.Client
 	baseURL    string
-	httpClient *http.Client
 	maxRetries int
 	timeout    time.Duration
 
@@ -57,7 +56,6 @@ func NewClient(opts ...Option) (*Client, error) {
 	}
 	c := &Client{
 		baseURL:    base,
-		httpClient: hc,
 		maxRetries: cfg.maxRetries,
 		timeout:    cfg.timeout,
 		sleep:      realSleep,
