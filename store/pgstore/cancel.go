@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/uploadkit/uploads/store"
+	"github.com/uploadkit/uploads/store/internal/record"
 )
 
 // Cancel turns a pending, unexpired upload into a cancelled one and then deletes its parts'
@@ -20,11 +21,11 @@ func (s *Store) Cancel(ctx context.Context, owner, uploadID string, now int64) (
 	if err != nil {
 		return store.Upload{}, fmt.Errorf("cancel upload: %w", err)
 	}
-	if err := u.stateError("cancel", now); err != nil {
+	if err := u.StateError("cancel", now); err != nil {
 		return store.Upload{}, err
 	}
 	if _, err := tx.Exec(ctx, `UPDATE uploads SET status = $2, bytes_state = $3 WHERE id = $1`,
-		uploadID, string(store.StatusCancelled), bytesReleasing); err != nil {
+		uploadID, string(store.StatusCancelled), record.BytesReleasing); err != nil {
 		return store.Upload{}, fmt.Errorf("cancel upload %s: %w", uploadID, err)
 	}
 	if err := tx.Commit(ctx); err != nil {

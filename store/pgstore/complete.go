@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/uploadkit/uploads/store"
+	"github.com/uploadkit/uploads/store/internal/record"
 )
 
 // storedPart is a part row: what reading its bytes needs.
@@ -37,7 +38,7 @@ func (s *Store) Complete(ctx context.Context, owner, uploadID string, partIDs []
 		if err != nil {
 			// The upload may have been cancelled meanwhile, releasing its parts.
 			if u, lerr := loadUpload(ctx, s.db, owner, uploadID, noLock); lerr == nil {
-				if serr := u.stateError("complete", now); serr != nil {
+				if serr := u.StateError("complete", now); serr != nil {
 					return store.Upload{}, store.File{}, serr
 				}
 			}
@@ -69,7 +70,7 @@ func (s *Store) Complete(ctx context.Context, owner, uploadID string, partIDs []
 	}
 	// Parts left out of the file are released right after the commit.
 	if _, err := tx.Exec(ctx, `UPDATE uploads SET status = $2, file_id = $3, bytes_state = $4 WHERE id = $1`,
-		uploadID, string(store.StatusCompleted), f.ID, bytesReleasing); err != nil {
+		uploadID, string(store.StatusCompleted), f.ID, record.BytesReleasing); err != nil {
 		return store.Upload{}, store.File{}, fmt.Errorf("complete upload %s: %w", uploadID, err)
 	}
 	if err := tx.Commit(ctx); err != nil {
@@ -82,40 +83,40 @@ func (s *Store) Complete(ctx context.Context, owner, uploadID string, partIDs []
 
 // checkCompletion makes every check of Complete but the MD5, in the documented order, and returns
 // the upload and its listed parts in order. In a transaction, lock holds the upload's row.
-func (s *Store) checkCompletion(ctx context.Context, q querier, owner, uploadID string, partIDs []string, now int64, lock string) (storedUpload, []storedPart, error) {
+func (s *Store) checkCompletion(ctx context.Context, q querier, owner, uploadID string, partIDs []string, now int64, lock string) (record.Upload, []storedPart, error) {
 	u, err := loadUpload(ctx, q, owner, uploadID, lock)
 	if err != nil {
-		return storedUpload{}, nil, fmt.Errorf("complete upload: %w", err)
+		return record.Upload{}, nil, fmt.Errorf("complete upload: %w", err)
 	}
-	if err := u.stateError("complete", now); err != nil {
-		return storedUpload{}, nil, err
+	if err := u.StateError("complete", now); err != nil {
+		return record.Upload{}, nil, err
 	}
 	if len(partIDs) == 0 {
-		return storedUpload{}, nil, fmt.Errorf("complete upload %s: %w", uploadID, store.ErrNoParts)
+		return record.Upload{}, nil, fmt.Errorf("complete upload %s: %w", uploadID, store.ErrNoParts)
 	}
 	seen := make(map[string]bool, len(partIDs))
 	for _, id := range partIDs {
 		if seen[id] {
-			return storedUpload{}, nil, &store.PartError{PartID: id, Err: store.ErrDuplicatePart}
+			return record.Upload{}, nil, &store.PartError{PartID: id, Err: store.ErrDuplicatePart}
 		}
 		seen[id] = true
 	}
 	byID, err := loadParts(ctx, q, uploadID, partIDs)
 	if err != nil {
-		return storedUpload{}, nil, fmt.Errorf("complete upload %s: %w", uploadID, err)
+		return record.Upload{}, nil, fmt.Errorf("complete upload %s: %w", uploadID, err)
 	}
 	parts := make([]storedPart, 0, len(partIDs))
 	var total int64
 	for _, id := range partIDs {
 		p, ok := byID[id]
 		if !ok {
-			return storedUpload{}, nil, &store.PartError{PartID: id, Err: store.ErrUnknownPart}
+			return record.Upload{}, nil, &store.PartError{PartID: id, Err: store.ErrUnknownPart}
 		}
 		parts = append(parts, p)
 		total += p.Size
 	}
 	if total != u.Bytes {
-		return storedUpload{}, nil, &store.SizeError{Declared: u.Bytes, Got: total}
+		return record.Upload{}, nil, &store.SizeError{Declared: u.Bytes, Got: total}
 	}
 	return u, parts, nil
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/uploadkit/uploads/store"
+	"github.com/uploadkit/uploads/store/internal/record"
 )
 
 // cleanupTimeout bounds the work done after a request failed or ended (deleting objects it left),
@@ -22,7 +23,7 @@ const cleanupTimeout = 30 * time.Second
 // written outside any transaction, so many parts of one upload can be written at once.
 func (s *Store) AddPart(ctx context.Context, owner, uploadID string, p store.Part, data io.Reader, maxSize, now int64) (store.Part, error) {
 	const op = "add a part to"
-	if !safeName(p.ID) {
+	if !record.ValidID(p.ID) {
 		return store.Part{}, fmt.Errorf("add part %q: the id may hold only letters, digits, '-' and '_'", p.ID)
 	}
 	if maxSize < 0 {
@@ -32,7 +33,7 @@ func (s *Store) AddPart(ctx context.Context, owner, uploadID string, p store.Par
 	if err != nil {
 		return store.Part{}, fmt.Errorf("add part %s: %w", p.ID, err)
 	}
-	if err := u.stateError(op, now); err != nil {
+	if err := u.StateError(op, now); err != nil {
 		return store.Part{}, err
 	}
 
@@ -50,7 +51,7 @@ func (s *Store) AddPart(ctx context.Context, owner, uploadID string, p store.Par
 		// The upload may have been cancelled or completed meanwhile: say so rather than
 		// report a broken stream.
 		if u, lerr := loadUpload(context.WithoutCancel(ctx), s.db, owner, uploadID, noLock); lerr == nil {
-			if serr := u.stateError(op, now); serr != nil {
+			if serr := u.StateError(op, now); serr != nil {
 				return store.Part{}, serr
 			}
 		}
@@ -76,7 +77,7 @@ func (s *Store) recordPart(ctx context.Context, owner, uploadID, partID, key str
 	if err != nil {
 		return fmt.Errorf("record part %s: %w", partID, err)
 	}
-	if err := u.stateError("add a part to", now); err != nil {
+	if err := u.StateError("add a part to", now); err != nil {
 		return err
 	}
 	if _, err := tx.Exec(ctx, `INSERT INTO parts (id, upload_id, size, created_at, object_key) VALUES ($1, $2, $3, $4, $5)`,

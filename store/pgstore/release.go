@@ -3,11 +3,13 @@ package pgstore
 import (
 	"context"
 	"fmt"
+
+	"github.com/uploadkit/uploads/store/internal/record"
 )
 
 // release deletes the objects of the parts of an upload that no file refers to, then their rows,
-// and marks the upload's bytes released. The upload must be in state bytesReleasing, in which no
-// part can be added, so the set of parts cannot grow meanwhile. It is idempotent: replicas
+// and marks the upload's bytes released. The upload must be in state record.BytesReleasing, in
+// which no part can be added, so the set of parts cannot grow meanwhile. It is idempotent: replicas
 // releasing the same upload at once, or a release retried after a crash, do no harm.
 func (s *Store) release(ctx context.Context, uploadID string) error {
 	rows, err := s.db.Query(ctx, `SELECT object_key FROM parts p WHERE upload_id = $1
@@ -40,7 +42,7 @@ func (s *Store) release(ctx context.Context, uploadID string) error {
 		return fmt.Errorf("release parts of upload %s: forget parts: %w", uploadID, err)
 	}
 	if _, err := tx.Exec(ctx, `UPDATE uploads SET bytes_state = $2 WHERE id = $1 AND bytes_state = $3`,
-		uploadID, bytesReleased, bytesReleasing); err != nil {
+		uploadID, record.BytesReleased, record.BytesReleasing); err != nil {
 		return fmt.Errorf("release parts of upload %s: %w", uploadID, err)
 	}
 	if err := tx.Commit(ctx); err != nil {

@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/uploadkit/uploads/store"
+	"github.com/uploadkit/uploads/store/internal/record"
 )
 
 // sweepBatch is how many uploads one query of the sweeper looks at.
@@ -59,7 +60,7 @@ func (s *Store) SweepExpired(ctx context.Context, now int64) (int, error) {
 func (s *Store) sweepCandidates(ctx context.Context, after string, now int64) ([]string, error) {
 	rows, err := s.db.Query(ctx, `SELECT id FROM uploads
 		WHERE bytes_state < $1 AND (bytes_state = $2 OR (status = 'pending' AND expires_at <= $3)) AND id > $4
-		ORDER BY id LIMIT $5`, bytesReleased, bytesReleasing, now, after, sweepBatch)
+		ORDER BY id LIMIT $5`, record.BytesReleased, record.BytesReleasing, now, after, sweepBatch)
 	if err != nil {
 		return nil, fmt.Errorf("list uploads to sweep: %w", err)
 	}
@@ -83,15 +84,15 @@ func (s *Store) sweepUpload(ctx context.Context, uploadID string, now int64) (bo
 	var state int16
 	err = tx.QueryRow(ctx, `SELECT status, bytes_state FROM uploads WHERE id = $1 AND bytes_state < $2
 		AND (bytes_state = $3 OR (status = 'pending' AND expires_at <= $4)) FOR UPDATE SKIP LOCKED`,
-		uploadID, bytesReleased, bytesReleasing, now).Scan(&status, &state)
+		uploadID, record.BytesReleased, record.BytesReleasing, now).Scan(&status, &state)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return false, nil // swept meanwhile, or held by another sweeper
 	}
 	if err != nil {
 		return false, fmt.Errorf("sweep upload %s: %w", uploadID, err)
 	}
-	if state == bytesLive {
-		if _, err := tx.Exec(ctx, `UPDATE uploads SET bytes_state = $2 WHERE id = $1`, uploadID, bytesReleasing); err != nil {
+	if state == record.BytesLive {
+		if _, err := tx.Exec(ctx, `UPDATE uploads SET bytes_state = $2 WHERE id = $1`, uploadID, record.BytesReleasing); err != nil {
 			return false, fmt.Errorf("sweep upload %s: %w", uploadID, err)
 		}
 	}
@@ -118,7 +119,7 @@ func (s *Store) sweepWrites(ctx context.Context, now int64) error {
 	rows, err := tx.Query(ctx, `SELECT w.object_key FROM part_writes w JOIN uploads u ON u.id = w.upload_id
 		WHERE u.status <> 'pending' OR u.bytes_state <> $1 OR u.expires_at <= $2 OR w.started_at <= $3
 		LIMIT $4 FOR UPDATE OF w SKIP LOCKED`,
-		bytesLive, now, now-writeGraceSeconds, sweepBatch)
+		record.BytesLive, now, now-writeGraceSeconds, sweepBatch)
 	if err != nil {
 		return fmt.Errorf("list unfinished part writes: %w", err)
 	}

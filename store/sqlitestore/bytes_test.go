@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/uploadkit/uploads/store/internal/record"
 )
 
 // TestBytesReleased: where part files go after cancel, sweep and completion.
@@ -68,7 +70,7 @@ func TestSweepRetriesRelease(t *testing.T) {
 	if err := os.WriteFile(leftover, []byte("x"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.write.Exec(`UPDATE uploads SET bytes_state = ? WHERE id = ?`, bytesReleasing, u.ID); err != nil {
+	if _, err := s.write.Exec(`UPDATE uploads SET bytes_state = ? WHERE id = ?`, record.BytesReleasing, u.ID); err != nil {
 		t.Fatal(err)
 	}
 	n, err := s.SweepExpired(ctx, t0)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/uploadkit/uploads/store"
+	"github.com/uploadkit/uploads/store/internal/record"
 )
 
 // Cancel makes a pending, unexpired upload cancelled and deletes the rows of its parts in one
@@ -20,13 +21,13 @@ func (s *Store) Cancel(ctx context.Context, owner, uploadID string, now int64) (
 	if err != nil {
 		return store.Upload{}, fmt.Errorf("cancel: %w", err)
 	}
-	if err := u.stateError("cancel", now); err != nil {
+	if err := u.StateError("cancel", now); err != nil {
 		return store.Upload{}, err
 	}
 	// The transaction holds the write lock since BEGIN IMMEDIATE, so the state just read cannot
 	// change; the condition restates it so the update alone would still be correct.
 	res, err := tx.ExecContext(ctx, `UPDATE uploads SET status = 'cancelled', bytes_state = ?
-		WHERE id = ? AND status = 'pending' AND bytes_state = 0`, bytesReleasing, uploadID)
+		WHERE id = ? AND status = 'pending' AND bytes_state = 0`, record.BytesReleasing, uploadID)
 	if err != nil {
 		return store.Upload{}, fmt.Errorf("cancel upload %s: %w", uploadID, err)
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/uploadkit/uploads/store"
+	"github.com/uploadkit/uploads/store/internal/record"
 )
 
 // Complete checks the request in the order store.Store documents, reading only, then makes the
@@ -32,7 +33,7 @@ func (s *Store) Complete(ctx context.Context, owner, uploadID string, partIDs []
 		if err != nil {
 			// A cancel or a sweep that won meanwhile removes the bytes: say so, not "file missing".
 			if u, lerr := loadUpload(ctx, s.read, owner, uploadID); lerr == nil {
-				if serr := u.stateError(op, now); serr != nil {
+				if serr := u.StateError(op, now); serr != nil {
 					return store.Upload{}, store.File{}, serr
 				}
 			}
@@ -58,22 +59,22 @@ func (s *Store) Complete(ctx context.Context, owner, uploadID string, partIDs []
 
 // checkComplete reads the upload and its parts in one snapshot, so that a cancel committing
 // meanwhile is seen whole or not at all, and checks the request against them up to the size.
-func (s *Store) checkComplete(ctx context.Context, owner, uploadID string, partIDs []string, now int64) (storedUpload, []segment, error) {
+func (s *Store) checkComplete(ctx context.Context, owner, uploadID string, partIDs []string, now int64) (record.Upload, []segment, error) {
 	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
-		return storedUpload{}, nil, fmt.Errorf("complete upload %s: %w", uploadID, err)
+		return record.Upload{}, nil, fmt.Errorf("complete upload %s: %w", uploadID, err)
 	}
 	defer tx.Rollback()
 	u, err := loadUpload(ctx, tx, owner, uploadID)
 	if err != nil {
-		return storedUpload{}, nil, fmt.Errorf("complete: %w", err)
+		return record.Upload{}, nil, fmt.Errorf("complete: %w", err)
 	}
-	if err := u.stateError("complete", now); err != nil {
-		return storedUpload{}, nil, err
+	if err := u.StateError("complete", now); err != nil {
+		return record.Upload{}, nil, err
 	}
 	segs, err := s.checkParts(ctx, tx, u.Upload, partIDs)
 	if err != nil {
-		return storedUpload{}, nil, err
+		return record.Upload{}, nil, err
 	}
 	return u, segs, nil
 }
@@ -164,7 +165,7 @@ func (s *Store) commitComplete(ctx context.Context, u store.Upload, partIDs []st
 		if lerr != nil {
 			return nil, fmt.Errorf("complete: %w", lerr)
 		}
-		if serr := cur.stateError("complete", now); serr != nil {
+		if serr := cur.StateError("complete", now); serr != nil {
 			return nil, serr
 		}
 		return nil, fmt.Errorf("complete upload %s: the upload refused the change (rows %d, %v)", u.ID, n, err)

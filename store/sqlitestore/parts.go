@@ -9,6 +9,7 @@ import (
 	"os"
 
 	"github.com/uploadkit/uploads/store"
+	"github.com/uploadkit/uploads/store/internal/record"
 )
 
 // AddPart streams data into a new part file and then records the part, in this order, so that a
@@ -19,7 +20,7 @@ import (
 // once; only the short recording transactions take turns.
 func (s *Store) AddPart(ctx context.Context, owner, uploadID string, p store.Part, data io.Reader, maxSize, now int64) (store.Part, error) {
 	const op = "add a part to"
-	if !safeName(p.ID) {
+	if !record.ValidID(p.ID) {
 		return store.Part{}, fmt.Errorf("add part %q: the id may hold only letters, digits, '-' and '_'", p.ID)
 	}
 	if maxSize < 0 {
@@ -29,7 +30,7 @@ func (s *Store) AddPart(ctx context.Context, owner, uploadID string, p store.Par
 	if err != nil {
 		return store.Part{}, fmt.Errorf("add part %s: %w", p.ID, err)
 	}
-	if err := u.stateError(op, now); err != nil {
+	if err := u.StateError(op, now); err != nil {
 		return store.Part{}, err
 	}
 
@@ -41,7 +42,7 @@ func (s *Store) AddPart(ctx context.Context, owner, uploadID string, p store.Par
 	if err != nil {
 		// The upload may have been cancelled meanwhile, which removes its directory.
 		if u, lerr := loadUpload(ctx, s.read, owner, uploadID); lerr == nil {
-			if serr := u.stateError(op, now); serr != nil {
+			if serr := u.StateError(op, now); serr != nil {
 				return store.Part{}, serr
 			}
 		}
@@ -90,7 +91,7 @@ func (s *Store) recordPart(ctx context.Context, owner, uploadID, partID string, 
 		if lerr != nil {
 			return fmt.Errorf("record part %s: %w", partID, lerr)
 		}
-		if serr := u.stateError("add a part to", now); serr != nil {
+		if serr := u.StateError("add a part to", now); serr != nil {
 			return serr
 		}
 		return fmt.Errorf("record part %s: upload %s refused it (rows %d, %v)", partID, uploadID, n, err)

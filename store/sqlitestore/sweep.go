@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/uploadkit/uploads/store/internal/record"
 )
 
 // sweepBatch is how many uploads one sweeping transaction marks, to keep writers' turns short.
@@ -53,7 +55,7 @@ func (s *Store) markForRelease(ctx context.Context, now int64) (int, error) {
 	res, err := tx.ExecContext(ctx, `UPDATE uploads SET bytes_state = ? WHERE id IN (
 		SELECT id FROM uploads WHERE bytes_state = 0
 		AND (status = 'cancelled' OR (status = 'pending' AND expires_at <= ?)) LIMIT ?)`,
-		bytesReleasing, now, sweepBatch)
+		record.BytesReleasing, now, sweepBatch)
 	if err != nil {
 		return 0, fmt.Errorf("sweep: mark uploads: %w", err)
 	}
@@ -62,7 +64,7 @@ func (s *Store) markForRelease(ctx context.Context, now int64) (int, error) {
 		return 0, fmt.Errorf("sweep: mark uploads: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM parts WHERE upload_id IN (
-		SELECT id FROM uploads WHERE bytes_state = ? AND status <> 'completed')`, bytesReleasing); err != nil {
+		SELECT id FROM uploads WHERE bytes_state = ? AND status <> 'completed')`, record.BytesReleasing); err != nil {
 		return 0, fmt.Errorf("sweep: delete parts: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -73,7 +75,7 @@ func (s *Store) markForRelease(ctx context.Context, now int64) (int, error) {
 
 // releasingUploads lists the uploads whose part rows are gone but whose files may remain.
 func (s *Store) releasingUploads(ctx context.Context) ([]string, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT id FROM uploads WHERE bytes_state = ?`, bytesReleasing)
+	rows, err := s.read.QueryContext(ctx, `SELECT id FROM uploads WHERE bytes_state = ?`, record.BytesReleasing)
 	if err != nil {
 		return nil, fmt.Errorf("sweep: list uploads: %w", err)
 	}
@@ -99,7 +101,7 @@ func (s *Store) releaseBytes(ctx context.Context, uploadID string) bool {
 		return false
 	}
 	res, err := s.write.ExecContext(ctx, `UPDATE uploads SET bytes_state = ? WHERE id = ? AND bytes_state = ?`,
-		bytesReleased, uploadID, bytesReleasing)
+		record.BytesReleased, uploadID, record.BytesReleasing)
 	if err != nil {
 		return false
 	}
