@@ -50,10 +50,6 @@ func (s *Server) AddUploadPart(ctx context.Context, req gen.AddUploadPartRequest
 		if form.err != nil {
 			return nil, s.formError(form.err)
 		}
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return nil, partTooLarge(s.maxPart)
-		}
 		return nil, s.fromStore(err, req.UploadID, "add a part to upload")
 	}
 	return gen.AddUploadPart200JSONResponse{
@@ -66,13 +62,12 @@ func (s *Server) AddUploadPart(ctx context.Context, req gen.AddUploadPartRequest
 
 // formError is the answer for a fault of the form.
 func (s *Server) formError(err error) error {
-	var tooLarge *http.MaxBytesError
 	switch {
 	case errors.Is(err, errNoData):
 		return badRequest("data", codeMissingRequired, "Missing required parameter: 'data'.")
 	case errors.Is(err, errTwoData):
 		return badRequest("data", "", "The form has more than one 'data' field; send exactly one part per request.")
-	case errors.As(err, &tooLarge), errors.Is(err, errFormTooLarge):
+	case errors.Is(err, errFormTooLarge):
 		return partTooLarge(s.maxPart)
 	case errors.Is(err, errMalformed):
 		return badRequest("data", "", "The request body is not a well-formed multipart/form-data form.")
