@@ -34,16 +34,9 @@ finish it with 'uploads complete'. 'uploads put' does all three steps for you.`,
 			if params.ExpiresAfter, err = expiresAfterFlag(expiresAfter); err != nil {
 				return err
 			}
-			client, err := a.client()
-			if err != nil {
-				return err
-			}
-			var raw uploads.Response
-			up, err := client.Create(cmd.Context(), params, uploads.CaptureResponse(&raw))
-			if err != nil {
-				return err
-			}
-			return a.printObject(&raw, up, uploadSummary(up))
+			return callAndPrint(a, func(client *uploads.Client, capture uploads.CallOption) (*uploads.Upload, error) {
+				return client.Create(cmd.Context(), params, capture)
+			}, uploadSummary)
 		}),
 	}
 	flags := cmd.Flags()
@@ -68,25 +61,18 @@ needs. FILE '-' reads the part from standard input (sent once, never retried).`,
 		Example: "  uploads add-part upload_abc123 part-0001.bin",
 		Args:    exactArgs("UPLOAD_ID", "FILE"),
 		RunE: a.action(func(cmd *cobra.Command, args []string) error {
-			client, err := a.client()
-			if err != nil {
-				return err
-			}
-			data := a.env.stdin
-			if args[1] != "-" {
-				f, err := os.Open(args[1])
-				if err != nil {
-					return fmt.Errorf("open the part: %w", err)
+			return callAndPrint(a, func(client *uploads.Client, capture uploads.CallOption) (*uploads.UploadPart, error) {
+				data := a.env.stdin
+				if args[1] != "-" {
+					f, err := os.Open(args[1])
+					if err != nil {
+						return nil, fmt.Errorf("open the part: %w", err)
+					}
+					defer f.Close()
+					data = f
 				}
-				defer f.Close()
-				data = f
-			}
-			var raw uploads.Response
-			part, err := client.AddPart(cmd.Context(), args[0], data, uploads.CaptureResponse(&raw))
-			if err != nil {
-				return err
-			}
-			return a.printObject(&raw, part, partSummary(part))
+				return client.AddPart(cmd.Context(), args[0], data, capture)
+			}, partSummary)
 		}),
 	}
 }
@@ -102,16 +88,9 @@ func (a *app) completeCommand() *cobra.Command {
   uploads complete upload_abc123 --part part_1,part_2 --md5 9e107d9d372bb6826bd81d3542a419d6`,
 		Args: exactArgs("UPLOAD_ID"),
 		RunE: a.action(func(cmd *cobra.Command, args []string) error {
-			client, err := a.client()
-			if err != nil {
-				return err
-			}
-			var raw uploads.Response
-			up, err := client.Complete(cmd.Context(), args[0], partIDs, strings.TrimSpace(md5), uploads.CaptureResponse(&raw))
-			if err != nil {
-				return err
-			}
-			return a.printObject(&raw, up, uploadSummary(up))
+			return callAndPrint(a, func(client *uploads.Client, capture uploads.CallOption) (*uploads.Upload, error) {
+				return client.Complete(cmd.Context(), args[0], partIDs, strings.TrimSpace(md5), capture)
+			}, uploadSummary)
 		}),
 	}
 	cmd.Flags().StringSliceVar(&partIDs, "part", nil, "ID of a part, in file order; repeat it or separate IDs with commas (required)")
@@ -128,16 +107,9 @@ func (a *app) cancelCommand() *cobra.Command {
 		Example: "  uploads cancel upload_abc123",
 		Args:    exactArgs("UPLOAD_ID"),
 		RunE: a.action(func(cmd *cobra.Command, args []string) error {
-			client, err := a.client()
-			if err != nil {
-				return err
-			}
-			var raw uploads.Response
-			up, err := client.Cancel(cmd.Context(), args[0], uploads.CaptureResponse(&raw))
-			if err != nil {
-				return err
-			}
-			return a.printObject(&raw, up, uploadSummary(up))
+			return callAndPrint(a, func(client *uploads.Client, capture uploads.CallOption) (*uploads.Upload, error) {
+				return client.Cancel(cmd.Context(), args[0], capture)
+			}, uploadSummary)
 		}),
 	}
 }
@@ -162,16 +134,9 @@ func (a *app) fileGetCommand() *cobra.Command {
 		Example: "  uploads file get file-abc123",
 		Args:    exactArgs("FILE_ID"),
 		RunE: a.action(func(cmd *cobra.Command, args []string) error {
-			client, err := a.client()
-			if err != nil {
-				return err
-			}
-			var raw uploads.Response
-			f, err := client.RetrieveFile(cmd.Context(), args[0], uploads.CaptureResponse(&raw))
-			if err != nil {
-				return err
-			}
-			return a.printObject(&raw, f, fileSummary(f))
+			return callAndPrint(a, func(client *uploads.Client, capture uploads.CallOption) (*uploads.File, error) {
+				return client.RetrieveFile(cmd.Context(), args[0], capture)
+			}, fileSummary)
 		}),
 	}
 }
@@ -246,6 +211,21 @@ func writeFileAtomically(path string, r io.Reader) (err error) {
 		return fmt.Errorf("rename into %s: %w", path, err)
 	}
 	return nil
+}
+
+// callAndPrint builds the client, makes one call with it that captures the API's answer, and prints the object
+// the call returned: the steps every command that shows one object shares.
+func callAndPrint[T any](a *app, call func(client *uploads.Client, capture uploads.CallOption) (*T, error), summary func(*T) []field) error {
+	client, err := a.client()
+	if err != nil {
+		return err
+	}
+	var raw uploads.Response
+	v, err := call(client, uploads.CaptureResponse(&raw))
+	if err != nil {
+		return err
+	}
+	return a.printObject(&raw, v, summary(v))
 }
 
 // exactArgs requires exactly the named positional arguments, and says which are missing or extra.
