@@ -172,6 +172,11 @@ func (v *Validator) ValidateRequest(r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	return v.validateRequest(r, route, params)
+}
+
+// validateRequest is ValidateRequest for a request already routed.
+func (v *Validator) validateRequest(r *http.Request, route *routers.Route, params map[string]string) error {
 	in := v.requestInput(r, route, params)
 	if !in.Options.ExcludeRequestBody && r.Body != nil && r.Body != http.NoBody {
 		body, err := io.ReadAll(io.LimitReader(r.Body, maxBufferedBody+1))
@@ -192,7 +197,7 @@ func (v *Validator) ValidateRequest(r *http.Request) error {
 		checked.Body = http.NoBody
 		in.Request = checked
 	}
-	err = openapi3filter.ValidateRequest(r.Context(), in)
+	err := openapi3filter.ValidateRequest(r.Context(), in)
 	if in.Options.ExcludeRequestBody {
 		err = joinMulti(err, checkStreamedRequest(in))
 	}
@@ -224,6 +229,11 @@ func (v *Validator) ValidateResponse(r *http.Request, status int, header http.He
 	if err != nil {
 		return err
 	}
+	return v.validateResponse(r, route, params, status, header, body)
+}
+
+// validateResponse is ValidateResponse for a request already routed.
+func (v *Validator) validateResponse(r *http.Request, route *routers.Route, params map[string]string, status int, header http.Header, body []byte) error {
 	in := &openapi3filter.ResponseValidationInput{
 		RequestValidationInput: v.requestInput(r, route, params),
 		Status:                 status,
@@ -236,7 +246,7 @@ func (v *Validator) ValidateResponse(r *http.Request, status int, header http.He
 		},
 	}
 	in.SetBodyBytes(body)
-	err = openapi3filter.ValidateResponse(r.Context(), in)
+	err := openapi3filter.ValidateResponse(r.Context(), in)
 	if err == nil && in.Options.ExcludeResponseBody {
 		err = checkStreamedResponse(in)
 	}

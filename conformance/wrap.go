@@ -25,8 +25,13 @@ func (v *Validator) RoundTripper(next http.RoundTripper, report Report) http.Rou
 		next = http.DefaultTransport
 	}
 	return roundTripperFunc(func(req *http.Request) (*http.Response, error) {
-		if err := v.ValidateRequest(req); err != nil {
-			report(fmt.Errorf("client sent a request that breaks the spec: %w", err))
+		route, params, routeErr := v.Route(req)
+		reqErr := routeErr
+		if routeErr == nil {
+			reqErr = v.validateRequest(req, route, params)
+		}
+		if reqErr != nil {
+			report(fmt.Errorf("client sent a request that breaks the spec: %w", reqErr))
 		}
 		resp, err := next.RoundTrip(req)
 		if err != nil {
@@ -49,9 +54,9 @@ func (v *Validator) RoundTripper(next http.RoundTripper, report Report) http.Rou
 			resp.Body.Close()
 			resp.Body = io.NopCloser(bytes.NewReader(body))
 		}
-		if _, _, rerr := v.Route(req); rerr == nil {
-			if verr := v.ValidateResponse(req, resp.StatusCode, resp.Header, body); verr != nil {
-				report(fmt.Errorf("server answered with a response that breaks the spec: %w", verr))
+		if routeErr == nil {
+			if err := v.validateResponse(req, route, params, resp.StatusCode, resp.Header, body); err != nil {
+				report(fmt.Errorf("server answered with a response that breaks the spec: %w", err))
 			}
 		}
 		return resp, nil
@@ -74,7 +79,8 @@ func (f roundTripperFunc) RoundTrip(r *http.Request) (*http.Response, error) { r
 // one. Requests for paths outside the spec (such as /healthz) are passed through unchecked.
 func (v *Validator) Handler(next http.Handler, report Report) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, _, err := v.Route(r); err != nil {
+		route, params, err := v.Route(r)
+		if err != nil {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -96,7 +102,7 @@ func (v *Validator) Handler(next http.Handler, report Report) http.Handler {
 
 		if rec.status/100 == 2 {
 			check.Body = io.NopCloser(bytes.NewReader(reqBody))
-			if err := v.ValidateRequest(check); err != nil {
+			if err := v.validateRequest(check, route, params); err != nil {
 				report(fmt.Errorf("server accepted a request that breaks the spec: %w", err))
 			}
 		}
@@ -104,7 +110,7 @@ func (v *Validator) Handler(next http.Handler, report Report) http.Handler {
 			report(fmt.Errorf("%s %s: JSON response body is over %d bytes", r.Method, r.URL.Path, maxBufferedBody))
 			return
 		}
-		if err := v.ValidateResponse(check, rec.status, rec.Header(), rec.body.Bytes()); err != nil {
+		if err := v.validateResponse(check, route, params, rec.status, rec.Header(), rec.body.Bytes()); err != nil {
 			report(fmt.Errorf("server wrote a response that breaks the spec: %w", err))
 		}
 	})
