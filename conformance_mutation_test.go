@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -133,7 +134,7 @@ func mutations(schema *openapi3.Schema, root any, path []string) []mutation {
 	}
 	props, required, closed := objectShape(schema)
 	var out []mutation
-	for _, name := range sortedKeys(props) {
+	for _, name := range slices.Sorted(maps.Keys(props)) {
 		value, present := obj[name]
 		if !present {
 			continue
@@ -215,13 +216,4 @@ func at(root any, path []string) any {
 		root = m[k]
 	}
 	return root
-}
-
-func sortedKeys(m openapi3.Schemas) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

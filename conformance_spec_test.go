@@ -3,6 +3,7 @@ package uploads_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -89,7 +90,7 @@ func documentationGaps(ctx context.Context, data []byte) ([]string, error) {
 
 	for _, path := range doc.Paths.InMatchingOrder() {
 		item := doc.Paths.Value(path)
-		for _, method := range sortedMethods(item) {
+		for _, method := range slices.Sorted(maps.Keys(item.Operations())) {
 			op := item.GetOperation(method)
 			where := fmt.Sprintf("%s %s (%s)", method, path, op.OperationID)
 			if strings.TrimSpace(op.Description) == "" {
@@ -101,15 +102,15 @@ func documentationGaps(ctx context.Context, data []byte) ([]string, error) {
 			if op.RequestBody != nil {
 				checkContent(op.RequestBody.Value.Content, where+" request body", miss)
 			}
-			for _, status := range sortedKeysOf(op.Responses.Map()) {
+			for _, status := range slices.Sorted(maps.Keys(op.Responses.Map())) {
 				checkContent(op.Responses.Value(status).Value.Content, where+" response "+status, miss)
 			}
 		}
 	}
-	for _, name := range sortedKeysOf(doc.Components.Parameters) {
+	for _, name := range slices.Sorted(maps.Keys(doc.Components.Parameters)) {
 		checkParameter(doc.Components.Parameters[name].Value, "#/components/parameters/"+name, miss)
 	}
-	for _, name := range sortedKeysOf(doc.Components.Schemas) {
+	for _, name := range slices.Sorted(maps.Keys(doc.Components.Schemas)) {
 		checkFields(doc.Components.Schemas[name].Value, "#/components/schemas/"+name, miss)
 	}
 	return missing, nil
@@ -127,7 +128,7 @@ func checkParameter(p *openapi3.Parameter, where string, miss missFunc) {
 }
 
 func checkContent(content openapi3.Content, where string, miss missFunc) {
-	for _, mediaType := range sortedKeysOf(content) {
+	for _, mediaType := range slices.Sorted(maps.Keys(content)) {
 		mt := content[mediaType]
 		if mt.Example == nil && !hasField(mt.Origin, "example") && len(mt.Examples) == 0 && (mt.Schema == nil || !hasExample(mt.Schema)) {
 			miss(mt.Origin, where+" "+mediaType, "no example")
@@ -138,7 +139,7 @@ func checkContent(content openapi3.Content, where string, miss missFunc) {
 // checkFields walks the properties of a schema (and of the inline schemas within it; referenced ones
 // are walked as components).
 func checkFields(s *openapi3.Schema, where string, miss missFunc) {
-	for _, name := range sortedKeysOf(s.Properties) {
+	for _, name := range slices.Sorted(maps.Keys(s.Properties)) {
 		prop := s.Properties[name]
 		field := where + "/properties/" + name
 		if strings.TrimSpace(prop.Value.Description) == "" {
@@ -192,23 +193,4 @@ func hasField(o *openapi3.Origin, name string) bool {
 	}
 	_, ok := o.Fields.Lookup(name)
 	return ok
-}
-
-func sortedMethods(item *openapi3.PathItem) []string {
-	ops := item.Operations()
-	methods := make([]string, 0, len(ops))
-	for m := range ops {
-		methods = append(methods, m)
-	}
-	slices.Sort(methods)
-	return methods
-}
-
-func sortedKeysOf[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
