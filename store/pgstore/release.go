@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/uploadkit/uploads/store/internal/record"
 )
 
@@ -17,16 +19,8 @@ func (s *Store) release(ctx context.Context, uploadID string) error {
 	if err != nil {
 		return fmt.Errorf("release parts of upload %s: %w", uploadID, err)
 	}
-	var keys []string
-	for rows.Next() {
-		var key string
-		if err := rows.Scan(&key); err != nil {
-			rows.Close()
-			return fmt.Errorf("release parts of upload %s: %w", uploadID, err)
-		}
-		keys = append(keys, key)
-	}
-	if err := rows.Err(); err != nil {
+	keys, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
 		return fmt.Errorf("release parts of upload %s: %w", uploadID, err)
 	}
 	if err := s.removeObjects(ctx, keys); err != nil {
