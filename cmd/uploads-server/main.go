@@ -1,5 +1,6 @@
-// Command uploads-server serves the Uploads API locally, on the embedded SQLite store, so that
-// clients can be developed and tested without the live service.
+// Command uploads-server serves the Uploads API, so that clients can be developed and tested
+// without the live service: on the embedded SQLite store by default, or, with -store postgres, on
+// PostgreSQL and an S3 bucket shared by any number of replicas.
 //
 //	uploads-server [-addr 127.0.0.1:8080] [-data ./data] [-api-key KEY[,KEY...]]
 //	               [-store sqlite|postgres -database-url URL -s3-endpoint HOST:PORT -s3-bucket NAME ...]
