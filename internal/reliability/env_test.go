@@ -112,7 +112,6 @@ type serverConfig struct {
 	readTimeout       time.Duration
 	readHeaderTimeout time.Duration
 	maxPart           int64
-	conformance       bool
 	report            func(error) // where spec violations go; the test's Errorf when nil
 }
 
@@ -131,7 +130,7 @@ func withReport(report func(error)) serverOption { return func(c *serverConfig) 
 
 func startServer(t testing.TB, opts ...serverOption) *testServer {
 	t.Helper()
-	cfg := serverConfig{readHeaderTimeout: 10 * time.Second, readTimeout: time.Minute, conformance: true}
+	cfg := serverConfig{readHeaderTimeout: 10 * time.Second, readTimeout: time.Minute}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -154,18 +153,15 @@ func startServer(t testing.TB, opts ...serverOption) *testServer {
 		st.Close()
 		t.Fatalf("new server: %v", err)
 	}
-	var h http.Handler = srv
-	if cfg.conformance {
-		v, err := conformance.New(ctx)
-		if err != nil {
-			t.Fatalf("conformance validator: %v", err)
-		}
-		report := cfg.report
-		if report == nil {
-			report = func(err error) { t.Errorf("conformance: %v", err) }
-		}
-		h = v.Handler(srv, report)
+	v, err := conformance.New(ctx)
+	if err != nil {
+		t.Fatalf("conformance validator: %v", err)
 	}
+	report := cfg.report
+	if report == nil {
+		report = func(err error) { t.Errorf("conformance: %v", err) }
+	}
+	h := v.Handler(srv, report)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("listen: %v", err)
