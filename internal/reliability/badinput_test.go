@@ -106,8 +106,7 @@ var hostileRequests = []hostile{
 	{name: "part/form cut short", path: "/uploads/{pending}/parts", ct: "multipart/form-data; boundary=x", body: "--x\r\nContent-Disposition: form-data; name=\"data\"; filename=\"a\"\r\n\r\nhello wor", status: 400, typ: inv, param: "data"},
 	{name: "part/header of the field cut short", path: "/uploads/{pending}/parts", ct: "multipart/form-data; boundary=x", body: "--x\r\nContent-Disposition: form-data; na", status: 400, typ: inv, param: "data", code: "missing_required_parameter"},
 	{name: "part/64 MiB + 1 byte, length announced", path: "/uploads/{pending}/parts", stream: func() (string, io.Reader, int64) {
-		ct, body, n := streamedForm(64<<20 + 1)
-		return ct, body, n
+		return streamedForm(64<<20 + 1)
 	}, status: 413, typ: inv, param: "data", code: "part_too_large"},
 	{name: "part/64 MiB + 1 byte, chunked", path: "/uploads/{pending}/parts", stream: func() (string, io.Reader, int64) {
 		ct, body, _ := streamedForm(64<<20 + 1)

@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"io"
 	"math/rand/v2"
-	"mime/multipart"
 	"net/http"
 	"net/http/httptrace"
 	"os"
@@ -52,20 +51,14 @@ func (t throttled) Read(p []byte) (int, error) {
 // sendPart sends data as a part of upload, its body throttled when slow is set, and returns the
 // status (0 when the connection failed) and the part id of a 200.
 func sendPart(client *http.Client, base, uploadID string, data []byte, slow bool) (int, string) {
-	var head bytes.Buffer
-	mw := multipart.NewWriter(&head)
-	mw.CreateFormFile("data", "part.bin")
-	prefix := bytes.Clone(head.Bytes())
-	head.Reset()
-	mw.Close()
-	var body io.Reader = io.MultiReader(bytes.NewReader(prefix), bytes.NewReader(data), bytes.NewReader(head.Bytes()))
+	ct, body, length := fileForm("part.bin", bytes.NewReader(data), int64(len(data)))
 	if slow {
 		body = throttled{body}
 	}
 	req, _ := http.NewRequest("POST", base+"/uploads/"+uploadID+"/parts", body)
-	req.ContentLength = int64(len(prefix) + len(data) + head.Len())
+	req.ContentLength = length
 	req.Header.Set("Authorization", "Bearer "+keyA)
-	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Content-Type", ct)
 	resp, err := client.Do(req)
 	if err != nil {
 		return 0, ""
