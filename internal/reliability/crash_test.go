@@ -14,6 +14,7 @@ import (
 	"net/http/httptrace"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -257,7 +258,7 @@ func TestCrashDuringCompletion(t *testing.T) {
 	var written sync.WaitGroup
 	for i, u := range ups {
 		m := md5.Sum(u.whole)
-		body := `{"part_ids":["` + joinIDs(u.partIDs) + `"],"md5":"` + hex.EncodeToString(m[:]) + `"}`
+		body := `{"part_ids":["` + strings.Join(u.partIDs, `","`) + `"],"md5":"` + hex.EncodeToString(m[:]) + `"}`
 		written.Add(1)
 		wg.Go(func() {
 			u.complete, u.fileID = postTraced(client, first.URL+"/uploads/"+u.id+"/complete", body, written.Done)
@@ -350,15 +351,4 @@ func postTraced(client *http.Client, url, body string, written func()) (int, str
 	}
 	_ = json.Unmarshal(b, &u)
 	return resp.StatusCode, u.File.ID
-}
-
-func joinIDs(ids []string) string {
-	var b bytes.Buffer
-	for i, id := range ids {
-		if i > 0 {
-			b.WriteString(`","`)
-		}
-		b.WriteString(id)
-	}
-	return b.String()
 }
