@@ -198,8 +198,8 @@ func FuzzAddUploadPart(f *testing.F) {
 	for _, id := range two {
 		f.Add(id, ct, "", body)
 	}
-	_, twoData := form(formField{name: "data", data: []byte("a")}, formField{name: "data", data: []byte("b")})
-	f.Add("{pending}", strings.Replace(ct, "boundary=", "boundary=", 1), "", twoData)
+	twoCT, twoData := form(formField{name: "data", data: []byte("a")}, formField{name: "data", data: []byte("b")})
+	f.Add("{pending}", twoCT, "", twoData)
 	f.Add("{pending}", "multipart/form-data; boundary=x", "", []byte("--x\r\nContent-Disposition: form-data; name=\"data\"; filename=\"../../x\"\r\nContent-Type: application/octet-stream\r\n\r\nhello\r\n--x--\r\n"))
 	f.Add("{pending}", "multipart/form-data; boundary=x", "", []byte("--x\r\nContent-Disposition: form-data; name=\"data\"\r\n\r\nhel"))
 	f.Add("{pending}", "multipart/mixed; boundary=x", "", []byte("--x\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nn\r\n--x\r\nContent-Disposition: form-data; name=\"data\"\r\n\r\nd\r\n--x--\r\n"))
