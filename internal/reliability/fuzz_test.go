@@ -44,6 +44,10 @@ func newFuzzEnv(f *testing.F) *fuzzEnv {
 		e.violations = append(e.violations, err)
 	}))
 	e.ts, e.fx, e.in = ts, makeFixtures(f, ts), openInspector(f, ts.dir)
+	// The wrapper checks an exchange after its answer is sent: wait for the last check.
+	ts.waitIdle(f)
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	if len(e.violations) > 0 {
 		f.Fatalf("spec violations while making the fixtures: %v", e.violations)
 	}
