@@ -18,7 +18,7 @@ func (sd side) operationNode(op Operation) (*node, error) {
 	}
 	n.addRest(op.raw, "operationId", "parameters", "requestBody", "responses", "security", "deprecated")
 
-	params := map[string]child{}
+	// An operation's parameter replaces the path's parameter of the same name and location.
 	for _, list := range []any{op.pathItem["parameters"], op.raw["parameters"]} {
 		items, _ := list.([]any)
 		for _, item := range items {
@@ -31,11 +31,8 @@ func (sd side) operationNode(op Operation) (*node, error) {
 			if pm["in"] == "header" {
 				name = strings.ToLower(name)
 			}
-			params["parameters."+format(pm["in"])+"."+name] = child{node: sd.parameterNode(pm)}
+			n.children["parameters."+format(pm["in"])+"."+name] = child{node: sd.parameterNode(pm)}
 		}
-	}
-	for k, v := range params {
-		n.children[k] = v
 	}
 
 	if raw, ok := op.raw["requestBody"]; ok {
