@@ -39,6 +39,23 @@ components:
 	return doc
 }
 
+// checkDifferences compares the documents and fails unless the differences, as
+// "key: ours X, upstream Y", are want.
+func checkDifferences(t *testing.T, ours, theirs *Document, names Names, want []string) {
+	t.Helper()
+	diffs, err := Compare(ours, theirs, names)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, d := range diffs {
+		got = append(got, d.String())
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("differences:\n got %q\nwant %q", got, want)
+	}
+}
+
 func TestCompareSchemas(t *testing.T) {
 	const things = `{Thing: {type: object, properties: {id: {type: string, minLength: 1}}}, OtherThing: {type: object, properties: {id: {type: string, minLength: 1}}}}`
 	tests := []struct {
@@ -81,17 +98,7 @@ func TestCompareSchemas(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			ours := oneOperation(t, "", tt.ours, things, "[{bearer: []}]")
 			theirs := oneOperation(t, "", tt.upstream, things, "[{bearer: []}]")
-			diffs, err := Compare(ours, theirs, tt.names)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var got []string
-			for _, d := range diffs {
-				got = append(got, d.String())
-			}
-			if !slices.Equal(got, tt.want) {
-				t.Errorf("differences:\n got %q\nwant %q", got, tt.want)
-			}
+			checkDifferences(t, ours, theirs, tt.names, tt.want)
 		})
 	}
 }
@@ -156,17 +163,7 @@ func TestCompareOperations(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			diffs, err := Compare(base(t), tt.upstream(t), tt.names)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var got []string
-			for _, d := range diffs {
-				got = append(got, d.String())
-			}
-			if !slices.Equal(got, tt.want) {
-				t.Errorf("differences:\n got %q\nwant %q", got, tt.want)
-			}
+			checkDifferences(t, base(t), tt.upstream(t), tt.names, tt.want)
 		})
 	}
 }
