@@ -11,10 +11,6 @@ import (
 	"github.com/uploadkit/uploads/store/internal/record"
 )
 
-// uploadColumns are the columns loadUpload reads, in its order.
-const uploadColumns = `id, owner, filename, purpose, mime_type, bytes, created_at, expires_at,
-	file_expires_after, status, COALESCE(file_id, ''), bytes_state`
-
 // querier is what reading rows needs: the pool or a transaction.
 type querier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
@@ -32,9 +28,8 @@ const (
 // holds the row until it ends.
 func loadUpload(ctx context.Context, q querier, owner, uploadID, lock string) (record.Upload, error) {
 	var u record.Upload
-	err := q.QueryRow(ctx, `SELECT `+uploadColumns+` FROM uploads WHERE id = $1 AND owner = $2`+lock,
-		uploadID, owner).Scan(&u.ID, &u.Owner, &u.Filename, &u.Purpose, &u.MIMEType, &u.Bytes,
-		&u.CreatedAt, &u.ExpiresAt, &u.FileExpiresAfter, &u.Status, &u.FileID, &u.BytesState)
+	err := q.QueryRow(ctx, `SELECT `+record.UploadColumns+` FROM uploads WHERE id = $1 AND owner = $2`+lock,
+		uploadID, owner).Scan(u.ScanTargets()...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return record.Upload{}, fmt.Errorf("upload %s: %w", uploadID, store.ErrNotFound)
 	}

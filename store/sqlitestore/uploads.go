@@ -10,10 +10,6 @@ import (
 	"github.com/uploadkit/uploads/store/internal/record"
 )
 
-// uploadColumns are the columns loadUpload reads, in its order.
-const uploadColumns = `id, owner, filename, purpose, mime_type, bytes, created_at, expires_at,
-	file_expires_after, status, COALESCE(file_id, ''), bytes_state`
-
 // queryer is what reading an upload needs: a pool or a transaction.
 type queryer interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
@@ -22,9 +18,8 @@ type queryer interface {
 // loadUpload reads an upload of owner, or returns store.ErrNotFound.
 func loadUpload(ctx context.Context, q queryer, owner, uploadID string) (record.Upload, error) {
 	var u record.Upload
-	err := q.QueryRowContext(ctx, `SELECT `+uploadColumns+` FROM uploads WHERE id = ? AND owner = ?`,
-		uploadID, owner).Scan(&u.ID, &u.Owner, &u.Filename, &u.Purpose, &u.MIMEType, &u.Bytes,
-		&u.CreatedAt, &u.ExpiresAt, &u.FileExpiresAfter, &u.Status, &u.FileID, &u.BytesState)
+	err := q.QueryRowContext(ctx, `SELECT `+record.UploadColumns+` FROM uploads WHERE id = ? AND owner = ?`,
+		uploadID, owner).Scan(u.ScanTargets()...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return record.Upload{}, fmt.Errorf("upload %s: %w", uploadID, store.ErrNotFound)
 	}

@@ -24,6 +24,17 @@ type Upload struct {
 	BytesState int16
 }
 
+// UploadColumns are the columns of an uploads row that ScanTargets receives, in its order; both
+// database stores share the schema of that table.
+const UploadColumns = `id, owner, filename, purpose, mime_type, bytes, created_at, expires_at,
+	file_expires_after, status, COALESCE(file_id, ''), bytes_state`
+
+// ScanTargets are the destinations for a row of UploadColumns, for database Scan methods.
+func (u *Upload) ScanTargets() []any {
+	return []any{&u.ID, &u.Owner, &u.Filename, &u.Purpose, &u.MIMEType, &u.Bytes,
+		&u.CreatedAt, &u.ExpiresAt, &u.FileExpiresAfter, &u.Status, &u.FileID, &u.BytesState}
+}
+
 // StatusAt is the status the upload has at Unix time now. It refines store.Upload.StatusAt: an
 // upload whose bytes were released while it was pending (a sweeper found it expired on its own
 // clock) reads as expired whatever now says.
