@@ -714,6 +714,8 @@ type RetrieveFileResponse struct {
 	JSON429 *RateLimited
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
+	// JSON5XX the response for an HTTP 5XX `application/json` response
+	JSON5XX *Unavailable
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -744,6 +746,11 @@ func (r RetrieveFileResponse) GetJSON429() *RateLimited {
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
 func (r RetrieveFileResponse) GetJSON500() *InternalError {
 	return r.JSON500
+}
+
+// GetJSON5XX returns the response for an HTTP 5XX `application/json` response
+func (r RetrieveFileResponse) GetJSON5XX() *Unavailable {
+	return r.JSON5XX
 }
 
 // GetBody returns the raw response body bytes
@@ -788,6 +795,8 @@ type DownloadFileResponse struct {
 	JSON429 *RateLimited
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
+	// JSON5XX the response for an HTTP 5XX `application/json` response
+	JSON5XX *Unavailable
 }
 
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
@@ -813,6 +822,11 @@ func (r DownloadFileResponse) GetJSON429() *RateLimited {
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
 func (r DownloadFileResponse) GetJSON500() *InternalError {
 	return r.JSON500
+}
+
+// GetJSON5XX returns the response for an HTTP 5XX `application/json` response
+func (r DownloadFileResponse) GetJSON5XX() *Unavailable {
+	return r.JSON5XX
 }
 
 // GetBody returns the raw response body bytes
@@ -859,6 +873,8 @@ type CreateUploadResponse struct {
 	JSON429 *RateLimited
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
+	// JSON5XX the response for an HTTP 5XX `application/json` response
+	JSON5XX *Unavailable
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -889,6 +905,11 @@ func (r CreateUploadResponse) GetJSON429() *RateLimited {
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
 func (r CreateUploadResponse) GetJSON500() *InternalError {
 	return r.JSON500
+}
+
+// GetJSON5XX returns the response for an HTTP 5XX `application/json` response
+func (r CreateUploadResponse) GetJSON5XX() *Unavailable {
+	return r.JSON5XX
 }
 
 // GetBody returns the raw response body bytes
@@ -935,6 +956,8 @@ type CancelUploadResponse struct {
 	JSON429 *RateLimited
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
+	// JSON5XX the response for an HTTP 5XX `application/json` response
+	JSON5XX *Unavailable
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -965,6 +988,11 @@ func (r CancelUploadResponse) GetJSON429() *RateLimited {
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
 func (r CancelUploadResponse) GetJSON500() *InternalError {
 	return r.JSON500
+}
+
+// GetJSON5XX returns the response for an HTTP 5XX `application/json` response
+func (r CancelUploadResponse) GetJSON5XX() *Unavailable {
+	return r.JSON5XX
 }
 
 // GetBody returns the raw response body bytes
@@ -1011,6 +1039,8 @@ type CompleteUploadResponse struct {
 	JSON429 *RateLimited
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
+	// JSON5XX the response for an HTTP 5XX `application/json` response
+	JSON5XX *Unavailable
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -1041,6 +1071,11 @@ func (r CompleteUploadResponse) GetJSON429() *RateLimited {
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
 func (r CompleteUploadResponse) GetJSON500() *InternalError {
 	return r.JSON500
+}
+
+// GetJSON5XX returns the response for an HTTP 5XX `application/json` response
+func (r CompleteUploadResponse) GetJSON5XX() *Unavailable {
+	return r.JSON5XX
 }
 
 // GetBody returns the raw response body bytes
@@ -1089,6 +1124,8 @@ type AddUploadPartResponse struct {
 	JSON429 *RateLimited
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
+	// JSON5XX the response for an HTTP 5XX `application/json` response
+	JSON5XX *Unavailable
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -1124,6 +1161,11 @@ func (r AddUploadPartResponse) GetJSON429() *RateLimited {
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
 func (r AddUploadPartResponse) GetJSON500() *InternalError {
 	return r.JSON500
+}
+
+// GetJSON5XX returns the response for an HTTP 5XX `application/json` response
+func (r AddUploadPartResponse) GetJSON5XX() *Unavailable {
+	return r.JSON5XX
 }
 
 // GetBody returns the raw response body bytes
@@ -1349,6 +1391,13 @@ func ParseRetrieveFileResponse(rsp *http.Response) (*RetrieveFileResponse, error
 		}
 		response.JSON500 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 5:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON5XX = &dest
+
 	}
 
 	return response, nil
@@ -1402,6 +1451,13 @@ func ParseDownloadFileResponse(rsp *http.Response) (*DownloadFileResponse, error
 			return nil, err
 		}
 		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 5:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON5XX = &dest
 
 	}
 
@@ -1464,6 +1520,13 @@ func ParseCreateUploadResponse(rsp *http.Response) (*CreateUploadResponse, error
 		}
 		response.JSON500 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 5:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON5XX = &dest
+
 	}
 
 	return response, nil
@@ -1525,6 +1588,13 @@ func ParseCancelUploadResponse(rsp *http.Response) (*CancelUploadResponse, error
 		}
 		response.JSON500 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 5:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON5XX = &dest
+
 	}
 
 	return response, nil
@@ -1585,6 +1655,13 @@ func ParseCompleteUploadResponse(rsp *http.Response) (*CompleteUploadResponse, e
 			return nil, err
 		}
 		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 5:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON5XX = &dest
 
 	}
 
@@ -1653,6 +1730,13 @@ func ParseAddUploadPartResponse(rsp *http.Response) (*AddUploadPartResponse, err
 			return nil, err
 		}
 		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 5:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON5XX = &dest
 
 	}
 

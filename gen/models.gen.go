@@ -474,6 +474,9 @@ type RateLimited = ErrorResponse
 // Unauthorized The envelope of every error answer. Other top-level keys (such as `detail`) may appear and are ignored.
 type Unauthorized = ErrorResponse
 
+// Unavailable The envelope of every error answer. Other top-level keys (such as `detail`) may appear and are ignored.
+type Unavailable = ErrorResponse
+
 // CreateUploadJSONRequestBody defines body for CreateUpload for application/json ContentType.
 type CreateUploadJSONRequestBody = CreateUploadRequest
 

@@ -334,6 +334,8 @@ type RateLimitedJSONResponse ErrorResponse
 
 type UnauthorizedJSONResponse ErrorResponse
 
+type UnavailableJSONResponse ErrorResponse
+
 type RetrieveFileRequestObject struct {
 	FileID FileID `json:"file_id"`
 }
@@ -422,6 +424,23 @@ func (response RetrieveFile500JSONResponse) VisitRetrieveFileResponse(w http.Res
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RetrieveFile5XXJSONResponse struct {
+	Body       ErrorResponse
+	StatusCode int
+}
+
+func (response RetrieveFile5XXJSONResponse) VisitRetrieveFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -524,6 +543,23 @@ func (response DownloadFile500JSONResponse) VisitDownloadFileResponse(w http.Res
 	return err
 }
 
+type DownloadFile5XXJSONResponse struct {
+	Body       ErrorResponse
+	StatusCode int
+}
+
+func (response DownloadFile5XXJSONResponse) VisitDownloadFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateUploadRequestObject struct {
 	Body *CreateUploadJSONRequestBody
 }
@@ -612,6 +648,23 @@ func (response CreateUpload500JSONResponse) VisitCreateUploadResponse(w http.Res
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateUpload5XXJSONResponse struct {
+	Body       ErrorResponse
+	StatusCode int
+}
+
+func (response CreateUpload5XXJSONResponse) VisitCreateUploadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -708,6 +761,23 @@ func (response CancelUpload500JSONResponse) VisitCancelUploadResponse(w http.Res
 	return err
 }
 
+type CancelUpload5XXJSONResponse struct {
+	Body       ErrorResponse
+	StatusCode int
+}
+
+func (response CancelUpload5XXJSONResponse) VisitCancelUploadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CompleteUploadRequestObject struct {
 	UploadID UploadID `json:"upload_id"`
 	Body     *CompleteUploadJSONRequestBody
@@ -797,6 +867,23 @@ func (response CompleteUpload500JSONResponse) VisitCompleteUploadResponse(w http
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CompleteUpload5XXJSONResponse struct {
+	Body       ErrorResponse
+	StatusCode int
+}
+
+func (response CompleteUpload5XXJSONResponse) VisitCompleteUploadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -904,6 +991,23 @@ func (response AddUploadPart500JSONResponse) VisitAddUploadPartResponse(w http.R
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddUploadPart5XXJSONResponse struct {
+	Body       ErrorResponse
+	StatusCode int
+}
+
+func (response AddUploadPart5XXJSONResponse) VisitAddUploadPartResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
