@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3"
 )
 
 // Difference is one way the published document differs from the spec.
@@ -20,15 +22,29 @@ func (d Difference) String() string {
 	return fmt.Sprintf("%s: ours %s, upstream %s", d.Key, d.Ours, d.Upstream)
 }
 
+// Options change what Compare looks at.
+type Options struct {
+	// Names says what the published document calls the operations and schemas it names
+	// differently from the spec.
+	Names Names
+	// Documentation compares descriptions, summaries and titles too.
+	Documentation bool
+}
+
 // Compare returns every difference between the spec (ours) and the published document
-// (upstream) in the operations the spec has and the schemas they reach, sorted by key. Names
-// says what the published document calls the operations and schemas it names differently.
-func Compare(ours, upstream *Document, names Names) ([]Difference, error) {
+// (upstream) in the operations the spec has and the schemas they reach, sorted by key.
+//
+// A component schema both documents refer to at the same place is compared once, under
+// "schema.<Name>" (the spec's name); where the published document refers to a schema of
+// another name that the names do not list, that is one difference, "schema.<Name>.name", and
+// the two schemas are still compared.
+func Compare(ours, upstream *Document, opts Options) ([]Difference, error) {
 	c := &comparer{
-		ours:     side{doc: ours, name: func(name string) string { return name }},
-		upstream: side{doc: upstream, name: names.oursSchema},
-		names:    names,
-		queued:   map[string]bool{},
+		ours:     side{doc: ours, name: func(name string) string { return name }, docs: opts.Documentation},
+		upstream: side{doc: upstream, name: opts.Names.oursSchema, docs: opts.Documentation},
+		names:    opts.Names,
+		queued:   map[[2]string]bool{},
+		seen:     map[Difference]bool{},
 	}
 	c.compareServers()
 	ops := ours.operations()
@@ -43,15 +59,10 @@ func Compare(ours, upstream *Document, names Names) ([]Difference, error) {
 		c.compareOperation(op)
 	}
 	for len(c.queue) > 0 {
-		name := c.queue[0]
+		pair := c.queue[0]
 		c.queue = c.queue[1:]
-		prefix := "schema." + name
-		theirs := upstream.schema(names.upstreamSchema(name))
-		if theirs == nil {
-			c.add(prefix, Present, Absent)
-			continue
-		}
-		c.compareSchemas(prefix, ours.schema(name), theirs)
+		a, b := ours.schema(pair[0]), upstream.schema(pair[1])
+		c.compareSchemas("schema."+pair[0], &openapi3.SchemaRef{Value: a.Value}, &openapi3.SchemaRef{Value: b.Value})
 	}
 	slices.SortFunc(c.diffs, func(a, b Difference) int { return strings.Compare(a.Key, b.Key) })
 	return c.diffs, nil
@@ -62,21 +73,34 @@ type comparer struct {
 	ours, upstream side
 	names          Names
 	diffs          []Difference
-	queued         map[string]bool // component schemas already queued, in the spec's names
-	queue          []string
+	seen           map[Difference]bool
+	queued         map[[2]string]bool // component schemas to compare: the spec's name, the published name
+	queue          [][2]string
 }
 
 func (c *comparer) add(key, ours, upstream string) {
-	c.diffs = append(c.diffs, Difference{Key: key, Ours: ours, Upstream: upstream})
+	d := Difference{Key: key, Ours: ours, Upstream: upstream}
+	if !c.seen[d] {
+		c.seen[d] = true
+		c.diffs = append(c.diffs, d)
+	}
 }
 
-// enqueue schedules the comparison of a component schema both documents refer to at the same
-// place.
-func (c *comparer) enqueue(name string) {
-	if !c.queued[name] {
-		c.queued[name] = true
-		c.queue = append(c.queue, name)
+// enqueue schedules the comparison of a component schema of the spec with the one the
+// published document refers to at the same place.
+func (c *comparer) enqueue(ours, published string) {
+	pair := [2]string{ours, published}
+	if c.queued[pair] {
+		return
 	}
+	c.queued[pair] = true
+	if c.upstream.name(published) != ours {
+		c.add("schema."+ours+".name", ours, published)
+	}
+	if c.ours.doc.schema(ours) == nil || c.upstream.doc.schema(published) == nil {
+		return // a reference the loader could not resolve; it failed already
+	}
+	c.queue = append(c.queue, pair)
 }
 
 // compareNodes compares leaves by value and children one by one; a child on one side only is
@@ -111,33 +135,34 @@ func (c *comparer) compareNodes(prefix string, a, b *node) {
 	}
 }
 
-// compareSchemas compares two schemas. Two references to the same component schema compare
-// equal here, and the component is compared once, under "schema.<Name>"; a reference on one
-// side and a schema written in place on the other are compared by what they describe.
-func (c *comparer) compareSchemas(prefix string, a, b any) {
-	as, bs := normalizeSchema(a), normalizeSchema(b)
-	aRef, bRef := c.ours.refName(as), c.upstream.refName(bs)
-	switch {
-	case aRef != "" && bRef == "":
-		as = c.ours.inline(as)
-	case aRef == "" && bRef != "":
-		bs = c.upstream.inline(bs)
-	case aRef != "" && aRef == bRef:
-		c.enqueue(aRef)
+// compareSchemas compares two schemas, normalised. Two references to a component compare equal
+// here, and the components are compared once, under "schema.<Name>"; a reference on one side
+// and a schema written in place on the other are compared by what they describe.
+func (c *comparer) compareSchemas(prefix string, a, b *openapi3.SchemaRef) {
+	depth := strings.Count(prefix, ".")
+	if depth > 4*maxDepth {
+		c.add(prefix, "more than "+fmt.Sprint(4*maxDepth)+" levels deep", "not compared")
+		return
 	}
-	c.ours.dropRedundantType(as)
-	c.upstream.dropRedundantType(bs)
-	c.compareNodes(prefix, c.ours.schemaNode(as), c.upstream.schemaNode(bs))
+	as, bs := c.ours.shape(a, 0), c.upstream.shape(b, 0)
+	switch {
+	case as.ref != "" && bs.ref != "":
+		c.enqueue(as.ref, bs.published)
+	case as.ref != "":
+		as = c.ours.inline(as, 0)
+	case bs.ref != "":
+		bs = c.upstream.inline(bs, 0)
+	}
+	c.compareNodes(prefix, as.n, bs.n)
 }
 
 // compareServers compares the server URLs of the two documents.
 func (c *comparer) compareServers() {
 	urls := func(d *Document) *node {
 		n := newNode()
-		servers, _ := d.root["servers"].([]any)
-		for _, s := range servers {
-			if m, ok := s.(map[string]any); ok {
-				n.children[format(m["url"])] = child{node: newNode()}
+		for _, s := range d.t.Servers {
+			if s != nil {
+				n.children[strings.TrimSuffix(s.URL, "/")] = child{node: newNode()}
 			}
 		}
 		return n
@@ -145,31 +170,20 @@ func (c *comparer) compareServers() {
 	c.compareNodes("servers", urls(c.ours.doc), urls(c.upstream.doc))
 }
 
-// compareOperation finds the published operation matching one of ours, by method and path and
-// by operationId, and compares the two.
+// compareOperation finds the published operation matching one of ours, by method and path or
+// else by operationId, and compares the two.
 func (c *comparer) compareOperation(op Operation) {
 	prefix := "operation." + op.ID
 	wantID := c.names.upstreamOperation(op.ID)
-	theirs, ok := c.upstream.doc.operationAt(op.Method, op.Path)
+	theirs, ok := match(op, c.upstream.doc, c.names)
 	switch {
-	case ok && theirs.ID != wantID:
-		c.add(prefix+".operationId", wantID, theirs.ID)
 	case !ok:
-		if theirs, ok = c.upstream.doc.operationByID(wantID); !ok {
-			c.add(prefix, Present, Absent)
-			return
-		}
+		c.add(prefix, Present, Absent)
+		return
+	case theirs.Method != op.Method || theirs.Path != op.Path:
 		c.add(prefix+".path", op.String(), theirs.String())
+	case theirs.ID != wantID:
+		c.add(prefix+".operationId", wantID, theirs.ID)
 	}
-	a, err := c.ours.operationNode(op)
-	if err != nil {
-		c.add(prefix, "unreadable: "+err.Error(), Present)
-		return
-	}
-	b, err := c.upstream.operationNode(theirs)
-	if err != nil {
-		c.add(prefix, Present, "unreadable: "+err.Error())
-		return
-	}
-	c.compareNodes(prefix, a, b)
+	c.compareNodes(prefix, c.ours.operationNode(op), c.upstream.operationNode(theirs))
 }

@@ -2,170 +2,116 @@ package upstream
 
 import (
 	"bytes"
-	"encoding/json"
+	"compress/gzip"
+	"errors"
 	"fmt"
+	"io"
+	"slices"
 	"strings"
 
-	"go.yaml.in/yaml/v3"
+	"github.com/getkin/kin-openapi/openapi3"
 )
 
-// Document is an OpenAPI document held as plain maps, slices and scalars, as decoded from YAML
-// or JSON. Plain data, rather than a typed model, takes any document the published one may
-// become (OpenAPI 3.0 or 3.1) without failing on parts this package does not look at.
+// Document is an OpenAPI document (3.0 or 3.1) as kin-openapi loads it: every local $ref
+// resolved, the reference kept beside the value it names.
 type Document struct {
-	root map[string]any
+	t    *openapi3.T
+	data []byte // the document's text, uncompressed, for Extract
 }
 
-// Parse decodes an OpenAPI document written in JSON or YAML.
+// maxDocument bounds the uncompressed size of a document: the whole published document is
+// about 3 MB.
+const maxDocument = 256 << 20
+
+// Parse loads an OpenAPI document written in YAML or JSON, gzipped or not. Every $ref must
+// point inside the document.
 func Parse(data []byte) (*Document, error) {
-	var raw any
-	if trimmed := bytes.TrimSpace(data); len(trimmed) > 0 && trimmed[0] == '{' {
-		if err := json.Unmarshal(data, &raw); err != nil {
-			return nil, fmt.Errorf("decode JSON: %w", err)
-		}
-	} else if err := yaml.Unmarshal(data, &raw); err != nil {
-		return nil, fmt.Errorf("decode YAML: %w", err)
-	}
-	root, ok := normalize(raw).(map[string]any)
-	if !ok {
-		return nil, fmt.Errorf("decode: the document is not a mapping")
-	}
-	if _, ok := root["paths"].(map[string]any); !ok {
-		return nil, fmt.Errorf("decode: the document has no paths")
-	}
-	return &Document{root: root}, nil
-}
-
-// normalize turns the maps YAML decodes with non-string keys (such as unquoted status codes)
-// into maps with string keys, throughout.
-func normalize(v any) any {
-	switch v := v.(type) {
-	case map[string]any:
-		for k, e := range v {
-			v[k] = normalize(e)
-		}
-		return v
-	case map[any]any:
-		out := make(map[string]any, len(v))
-		for k, e := range v {
-			out[fmt.Sprint(k)] = normalize(e)
-		}
-		return out
-	case []any:
-		for i, e := range v {
-			v[i] = normalize(e)
-		}
-		return v
-	default:
-		return v
-	}
-}
-
-// resolve follows a local $ref ("#/components/...") until it reaches a value that is not a
-// reference. Other values are returned as they are.
-func (d *Document) resolve(v any) (any, error) {
-	for range 32 {
-		m, ok := v.(map[string]any)
-		if !ok {
-			return v, nil
-		}
-		ref, ok := m["$ref"].(string)
-		if !ok {
-			return v, nil
-		}
-		target, err := d.pointer(ref)
+	if len(data) >= 2 && data[0] == 0x1f && data[1] == 0x8b {
+		zr, err := gzip.NewReader(bytes.NewReader(data))
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("decompress: %w", err)
 		}
-		v = target
-	}
-	return nil, fmt.Errorf("resolve: references nest too deeply")
-}
-
-// pointer returns the value a local reference names.
-func (d *Document) pointer(ref string) (any, error) {
-	path, ok := strings.CutPrefix(ref, "#/")
-	if !ok {
-		return nil, fmt.Errorf("resolve %q: only references inside the document are supported", ref)
-	}
-	var v any = d.root
-	for _, token := range strings.Split(path, "/") {
-		token = strings.ReplaceAll(strings.ReplaceAll(token, "~1", "/"), "~0", "~")
-		m, ok := v.(map[string]any)
-		if !ok {
-			return nil, fmt.Errorf("resolve %q: %q is not inside a mapping", ref, token)
+		data, err = io.ReadAll(io.LimitReader(zr, maxDocument+1))
+		if err != nil {
+			return nil, fmt.Errorf("decompress: %w", err)
 		}
-		if v, ok = m[token]; !ok {
-			return nil, fmt.Errorf("resolve %q: no %q", ref, token)
+		if len(data) > maxDocument {
+			return nil, fmt.Errorf("decompress: the document is larger than %d bytes", maxDocument)
 		}
 	}
-	return v, nil
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, errors.New("load: the document is empty")
+	}
+	loader := openapi3.NewLoader()
+	loader.IsExternalRefsAllowed = false
+	t, err := loader.LoadFromData(data)
+	if err != nil {
+		return nil, fmt.Errorf("load: %w", err)
+	}
+	if t.OpenAPI == "" {
+		return nil, errors.New("load: not an OpenAPI document (no openapi version)")
+	}
+	if t.Paths == nil || t.Paths.Len() == 0 {
+		return nil, errors.New("load: the document has no paths")
+	}
+	return &Document{t: t, data: data}, nil
 }
 
 // schema returns the component schema with this name, or nil.
-func (d *Document) schema(name string) any {
-	return d.components("schemas")[name]
-}
-
-// components returns one section of the document's components, such as "schemas".
-func (d *Document) components(section string) map[string]any {
-	components, _ := d.root["components"].(map[string]any)
-	m, _ := components[section].(map[string]any)
-	return m
+func (d *Document) schema(name string) *openapi3.SchemaRef {
+	if d.t.Components == nil {
+		return nil
+	}
+	return d.t.Components.Schemas[name]
 }
 
 // schemaName returns the name of the component schema a $ref names, if it names one.
 func schemaName(ref string) (string, bool) {
 	name, ok := strings.CutPrefix(ref, "#/components/schemas/")
-	return name, ok && !strings.Contains(name, "/")
+	return name, ok && name != "" && !strings.Contains(name, "/")
 }
-
-// methods are the keys of a path item that are operations.
-var methods = []string{"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 
 // Operation is one operation of a document: where it is and what it is called.
 type Operation struct {
 	ID     string
-	Method string // lower case, as in the document
+	Method string // upper case: GET, POST, ...
 	Path   string
 
-	raw      map[string]any
-	pathItem map[string]any
+	op   *openapi3.Operation
+	item *openapi3.PathItem
 }
 
 // String returns the method and path, as in "POST /uploads".
 func (o Operation) String() string {
-	return strings.ToUpper(o.Method) + " " + o.Path
+	return o.Method + " " + o.Path
 }
 
-// operations returns every operation of the document, in no particular order.
+// operations returns every operation of the document, sorted by method and path.
 func (d *Document) operations() []Operation {
 	var ops []Operation
-	paths, _ := d.root["paths"].(map[string]any)
-	for path, item := range paths {
-		pathItem, _ := item.(map[string]any)
-		for _, method := range methods {
-			op, ok := pathItem[method].(map[string]any)
-			if !ok {
-				continue
-			}
-			id, _ := op["operationId"].(string)
-			ops = append(ops, Operation{ID: id, Method: method, Path: path, raw: op, pathItem: pathItem})
+	for path, item := range d.t.Paths.Map() {
+		if item == nil {
+			continue
+		}
+		for method, op := range item.Operations() {
+			ops = append(ops, Operation{ID: op.OperationID, Method: method, Path: path, op: op, item: item})
 		}
 	}
+	slices.SortFunc(ops, func(a, b Operation) int { return strings.Compare(a.String(), b.String()) })
 	return ops
 }
 
-// operationAt returns the operation at a method and path.
+// operationAt returns the operation at a method (upper case) and path.
 func (d *Document) operationAt(method, path string) (Operation, bool) {
-	paths, _ := d.root["paths"].(map[string]any)
-	pathItem, _ := paths[path].(map[string]any)
-	op, ok := pathItem[method].(map[string]any)
-	if !ok {
+	item := d.t.Paths.Value(path)
+	if item == nil {
 		return Operation{}, false
 	}
-	id, _ := op["operationId"].(string)
-	return Operation{ID: id, Method: method, Path: path, raw: op, pathItem: pathItem}, true
+	op := item.GetOperation(method)
+	if op == nil {
+		return Operation{}, false
+	}
+	return Operation{ID: op.OperationID, Method: method, Path: path, op: op, item: item}, true
 }
 
 // operationByID returns the operation with this operationId.
@@ -176,4 +122,13 @@ func (d *Document) operationByID(id string) (Operation, bool) {
 		}
 	}
 	return Operation{}, false
+}
+
+// match finds the published operation that is one of ours: the one at the same method and
+// path, else the one with the same operationId (under its published name), wherever it is.
+func match(op Operation, upstream *Document, names Names) (Operation, bool) {
+	if theirs, ok := upstream.operationAt(op.Method, op.Path); ok {
+		return theirs, true
+	}
+	return upstream.operationByID(names.upstreamOperation(op.ID))
 }

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3"
 )
 
 // node is one level of a structure being compared: the scalar facts about it (leaves) and the
@@ -21,7 +23,7 @@ type node struct {
 // because a schema may be a reference.
 type child struct {
 	node   *node
-	schema any
+	schema *openapi3.SchemaRef
 }
 
 func newNode() *node {
@@ -51,14 +53,14 @@ func ignored(key string) bool {
 	return documentation[key] || (strings.HasPrefix(key, "x-") && !codegenExtension(key))
 }
 
-// addRest records, as leaves, the keys of m that no rule handles and that are not ignored, so
-// that nothing new in a document goes unreported.
-func (n *node) addRest(m map[string]any, handled ...string) {
-	for key, v := range m {
-		if slices.Contains(handled, key) || ignored(key) {
-			continue
+// addExtensions records, as leaves, the extensions that take part in the comparison. kin-openapi
+// keeps there, too, the keys of an object that OpenAPI does not define, so that something new
+// in a document is reported rather than dropped.
+func (n *node) addExtensions(extensions map[string]any) {
+	for key, v := range extensions {
+		if !ignored(key) {
+			n.leaves[key] = format(v)
 		}
-		n.leaves[key] = format(v)
 	}
 }
 

@@ -1,120 +1,160 @@
 package upstream
 
 import (
-	"fmt"
 	"slices"
+	"strconv"
 	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3"
 )
 
 // operationNode lays out an operation for comparison: its parameters (with those of its path),
 // request body, responses and security.
-func (sd side) operationNode(op Operation) (*node, error) {
+func (sd side) operationNode(op Operation) *node {
 	n := newNode()
-	if deprecated, _ := op.raw["deprecated"].(bool); deprecated {
+	o := op.op
+	if o.Deprecated {
 		n.leaves["deprecated"] = "true"
 	}
-	if security := sd.security(op.raw); security != "" {
+	if security := sd.security(o); security != "" {
 		n.leaves["security"] = security
 	}
-	n.addRest(op.raw, "operationId", "parameters", "requestBody", "responses", "security", "deprecated")
+	if o.Servers != nil {
+		for _, server := range *o.Servers {
+			n.leaves["servers."+strings.TrimSuffix(server.URL, "/")] = Present
+		}
+	}
+	for name := range o.Callbacks {
+		n.leaves["callbacks."+name] = Present
+	}
+	n.addExtensions(o.Extensions)
+	if sd.docs {
+		addText(n, "summary", o.Summary)
+		addText(n, "description", o.Description)
+	}
 
 	// An operation's parameter replaces the path's parameter of the same name and location.
-	for _, list := range []any{op.pathItem["parameters"], op.raw["parameters"]} {
-		items, _ := list.([]any)
-		for _, item := range items {
-			p, err := sd.doc.resolve(item)
-			if err != nil {
-				return nil, fmt.Errorf("parameter: %w", err)
+	for _, list := range []openapi3.Parameters{op.item.Parameters, o.Parameters} {
+		for _, ref := range list {
+			if ref == nil || ref.Value == nil {
+				continue
 			}
-			pm, _ := p.(map[string]any)
-			name := format(pm["name"])
-			if pm["in"] == "header" {
+			p := ref.Value
+			name := p.Name
+			if p.In == openapi3.ParameterInHeader {
 				name = strings.ToLower(name)
 			}
-			n.children["parameters."+format(pm["in"])+"."+name] = child{node: sd.parameterNode(pm)}
+			n.children["parameters."+p.In+"."+name] = child{node: sd.parameterNode(p)}
 		}
 	}
 
-	if raw, ok := op.raw["requestBody"]; ok {
-		body, err := sd.doc.resolve(raw)
-		if err != nil {
-			return nil, fmt.Errorf("request body: %w", err)
-		}
-		bm, _ := body.(map[string]any)
+	if o.RequestBody != nil && o.RequestBody.Value != nil {
+		body := o.RequestBody.Value
 		bn := newNode()
-		if required, _ := bm["required"].(bool); required {
+		if body.Required {
 			bn.leaves["required"] = "true"
 		}
-		sd.addContent(bn, bm)
-		bn.addRest(bm, "required", "content")
+		sd.addContent(bn, body.Content)
+		bn.addExtensions(body.Extensions)
+		if sd.docs {
+			addText(bn, "description", body.Description)
+		}
 		n.children["requestBody"] = child{node: bn}
 	}
 
-	responses, _ := op.raw["responses"].(map[string]any)
-	for code, raw := range responses {
-		if ignored(code) {
-			continue
-		}
-		resp, err := sd.doc.resolve(raw)
-		if err != nil {
-			return nil, fmt.Errorf("response %s: %w", code, err)
-		}
-		rm, _ := resp.(map[string]any)
-		rn := newNode()
-		sd.addContent(rn, rm)
-		headers, _ := rm["headers"].(map[string]any)
-		for name, raw := range headers {
-			h, err := sd.doc.resolve(raw)
-			if err != nil {
-				return nil, fmt.Errorf("response %s header %s: %w", code, name, err)
+	if o.Responses != nil {
+		for code, ref := range o.Responses.Map() {
+			if ref == nil || ref.Value == nil {
+				continue
 			}
-			hm, _ := h.(map[string]any)
-			rn.children["headers."+strings.ToLower(name)] = child{node: sd.parameterNode(hm)}
+			resp := ref.Value
+			rn := newNode()
+			sd.addContent(rn, resp.Content)
+			for name, h := range resp.Headers {
+				if h != nil && h.Value != nil {
+					rn.children["headers."+strings.ToLower(name)] = child{node: sd.parameterNode(&h.Value.Parameter)}
+				}
+			}
+			for name := range resp.Links {
+				rn.leaves["links."+name] = Present
+			}
+			rn.addExtensions(resp.Extensions)
+			if sd.docs && resp.Description != nil {
+				addText(rn, "description", *resp.Description)
+			}
+			n.children["responses."+code] = child{node: rn}
 		}
-		rn.addRest(rm, "content", "headers", "links")
-		n.children["responses."+code] = child{node: rn}
 	}
-	return n, nil
+	return n
 }
 
-// parameterNode lays out a parameter or a header.
-func (sd side) parameterNode(p map[string]any) *node {
+// parameterNode lays out a parameter or a header. Style and explode are compared as they take
+// effect, so that a default written out equals the default left out.
+func (sd side) parameterNode(p *openapi3.Parameter) *node {
 	n := newNode()
-	for _, key := range []string{"required", "deprecated", "allowEmptyValue", "explode"} {
-		if v, ok := p[key].(bool); ok && (v || key == "explode") {
-			n.leaves[key] = format(v)
+	flags := map[string]bool{"required": p.Required, "deprecated": p.Deprecated,
+		"allowEmptyValue": p.AllowEmptyValue, "allowReserved": p.AllowReserved}
+	for key, v := range flags {
+		if v {
+			n.leaves[key] = "true"
 		}
 	}
-	if style, ok := p["style"]; ok {
-		n.leaves["style"] = format(style)
+	style := p.Style
+	if style == "" {
+		style = openapi3.SerializationSimple
+		if p.In == openapi3.ParameterInQuery || p.In == openapi3.ParameterInCookie {
+			style = openapi3.SerializationForm
+		}
 	}
-	if schema, ok := p["schema"]; ok {
-		n.children["schema"] = child{schema: schema}
+	explode := style == openapi3.SerializationForm
+	if p.Explode != nil {
+		explode = *p.Explode
 	}
-	sd.addContent(n, p)
-	n.addRest(p, "name", "in", "required", "deprecated", "allowEmptyValue", "explode", "style", "schema", "content")
+	n.leaves["style"] = style
+	n.leaves["explode"] = strconv.FormatBool(explode)
+	if p.Schema != nil {
+		n.children["schema"] = child{schema: p.Schema}
+	}
+	sd.addContent(n, p.Content)
+	n.addExtensions(p.Extensions)
+	if sd.docs {
+		addText(n, "description", p.Description)
+	}
 	return n
 }
 
 // addContent lays out the media types of a request body, response or parameter.
-func (sd side) addContent(n *node, m map[string]any) {
-	content, _ := m["content"].(map[string]any)
-	for mediaType, raw := range content {
-		mt, _ := raw.(map[string]any)
-		mn := newNode()
-		if schema, ok := mt["schema"]; ok {
-			mn.children["schema"] = child{schema: schema}
+func (sd side) addContent(n *node, content openapi3.Content) {
+	for mediaType, mt := range content {
+		if mt == nil {
+			continue
 		}
-		encodings, _ := mt["encoding"].(map[string]any)
-		for property, raw := range encodings {
-			e, _ := raw.(map[string]any)
-			for _, key := range []string{"contentType", "style", "explode", "allowReserved"} {
-				if v, ok := e[key]; ok {
-					mn.leaves["encoding."+property+"."+key] = format(v)
-				}
+		mn := newNode()
+		if mt.Schema != nil {
+			mn.children["schema"] = child{schema: mt.Schema}
+		}
+		for property, e := range mt.Encoding {
+			if e == nil {
+				continue
+			}
+			prefix := "encoding." + property + "."
+			if e.ContentType != "" {
+				mn.leaves[prefix+"contentType"] = e.ContentType
+			}
+			if e.Style != "" {
+				mn.leaves[prefix+"style"] = e.Style
+			}
+			if e.Explode != nil {
+				mn.leaves[prefix+"explode"] = strconv.FormatBool(*e.Explode)
+			}
+			if e.AllowReserved {
+				mn.leaves[prefix+"allowReserved"] = "true"
+			}
+			for name := range e.Headers {
+				mn.leaves[prefix+"headers."+strings.ToLower(name)] = Present
 			}
 		}
-		mn.addRest(mt, "schema", "encoding")
+		mn.addExtensions(mt.Extensions)
 		n.children["content."+strings.ToLower(mediaType)] = child{node: mn}
 	}
 }
@@ -122,30 +162,31 @@ func (sd side) addContent(n *node, m map[string]any) {
 // security describes the security an operation requires, with the schemes written out (their
 // names differ between documents): alternatives separated by " | ", schemes required together
 // by " + ". It is empty when neither the operation nor the document requires any.
-func (sd side) security(op map[string]any) string {
-	raw, ok := op["security"]
-	if !ok {
-		raw = sd.doc.root["security"]
+func (sd side) security(op *openapi3.Operation) string {
+	requirements := sd.doc.t.Security
+	if op.Security != nil {
+		requirements = *op.Security
 	}
-	requirements, _ := raw.([]any)
-	schemes := sd.doc.components("securitySchemes")
+	var schemes openapi3.SecuritySchemes
+	if sd.doc.t.Components != nil {
+		schemes = sd.doc.t.Components.SecuritySchemes
+	}
 	var alternatives []string
-	for _, r := range requirements {
-		req, _ := r.(map[string]any)
+	for _, req := range requirements {
 		var together []string
 		for name := range req {
-			scheme, err := sd.doc.resolve(schemes[name])
-			sm, _ := scheme.(map[string]any)
-			if err != nil || sm == nil {
+			ref := schemes[name]
+			if ref == nil || ref.Value == nil {
 				together = append(together, "undefined "+name)
 				continue
 			}
-			desc := format(sm["type"])
-			switch desc {
+			s := ref.Value
+			desc := s.Type
+			switch s.Type {
 			case "http":
-				desc += " " + strings.ToLower(format(sm["scheme"]))
+				desc += " " + strings.ToLower(s.Scheme)
 			case "apiKey":
-				desc += " " + format(sm["in"]) + " " + format(sm["name"])
+				desc += " " + s.In + " " + s.Name
 			}
 			together = append(together, desc)
 		}

@@ -3,6 +3,7 @@ package upstream
 import (
 	"fmt"
 	"io"
+	"strings"
 )
 
 // Finding is a difference and the divergence that explains it, if one does.
@@ -56,7 +57,8 @@ func (r Report) Unlisted() []Finding {
 
 // Write prints every difference, marked listed (with the line of the catalog that explains it)
 // or NOT LISTED, then the rows that explain nothing, then the rows to add for the differences
-// that are not listed.
+// that are not listed: a renamed schema or operation to the table of names, anything else to
+// the table of divergences.
 func (r Report) Write(w io.Writer, catalogName string) error {
 	p := &printer{w: w}
 	unlisted := r.Unlisted()
@@ -69,18 +71,48 @@ func (r Report) Write(w io.Writer, catalogName string) error {
 		}
 	}
 	if len(r.Unused) > 0 {
-		p.printf("\nListed in %s but not found (the published document caught up, or the spec changed; remove the row):\n", catalogName)
+		p.printf("\nListed in %s but matching no difference (the published document caught up, or the spec changed): remove each row.\n", catalogName)
 		for _, d := range r.Unused {
 			p.printf("  %s:%d  %s: ours %s, upstream %s\n", catalogName, d.Line, d.Key, d.Ours, d.Upstream)
 		}
 	}
-	if len(unlisted) > 0 {
-		p.printf("\nEach difference must be fixed in the spec or, if deliberate, listed with its reason. Rows to add to the table in %s:\n\n", catalogName)
-		for _, f := range unlisted {
-			p.printf("| `%s` | `%s` | `%s` | <why the spec differs> |\n", f.Key, f.Ours, f.Upstream)
+	var names, rows []string
+	for _, f := range unlisted {
+		if kind, ours, ok := renamed(f.Difference); ok {
+			names = append(names, fmt.Sprintf("| %s | %s | %s |", kind, ours, f.Upstream))
+		} else {
+			rows = append(rows, fmt.Sprintf("| `%s` | `%s` | `%s` | <why the spec differs> |", f.Key, f.Ours, f.Upstream))
+		}
+	}
+	if len(names) > 0 {
+		p.printf("\nThe published document names these differently. If it is the same thing, add the row to the table of names in %s:\n\n", catalogName)
+		for _, row := range names {
+			p.printf("%s\n", row)
+		}
+	}
+	if len(rows) > 0 {
+		p.printf("\nEach difference must be fixed in the spec or, if deliberate, listed with its reason. Rows to add to the table of divergences in %s:\n\n", catalogName)
+		for _, row := range rows {
+			p.printf("%s\n", row)
 		}
 	}
 	return p.err
+}
+
+// renamed reports whether a difference is a name: of a component schema ("schema.<Name>.name")
+// or of an operation ("operation.<id>.operationId"), with the kind and the spec's name.
+func renamed(d Difference) (kind, ours string, ok bool) {
+	if name, found := strings.CutPrefix(d.Key, "schema."); found {
+		if name, found = strings.CutSuffix(name, ".name"); found && !strings.Contains(name, ".") {
+			return "schema", name, true
+		}
+	}
+	if id, found := strings.CutPrefix(d.Key, "operation."); found {
+		if id, found = strings.CutSuffix(id, ".operationId"); found && !strings.Contains(id, ".") {
+			return "operation", id, true
+		}
+	}
+	return "", "", false
 }
 
 // printer keeps the first write error so that a report is written without checking every call.

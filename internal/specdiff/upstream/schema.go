@@ -1,10 +1,12 @@
 package upstream
 
 import (
-	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3"
 )
 
 // side is one of the two documents, with the way to name its component schemas in the spec's
@@ -12,235 +14,438 @@ import (
 type side struct {
 	doc  *Document
 	name func(string) string
+	docs bool // compare documentation too
 }
 
-// normalizeSchema returns a copy of a schema in which spellings that mean the same are made
-// alike, so that they compare equal:
+// shape is a schema normalised for comparison. Spellings that mean the same give the same
+// shape:
 //
-//   - nullability, written as `nullable: true` (OpenAPI 3.0), as "null" in a list of types, as a
-//     null member of anyOf or oneOf, or as null in an enum (OpenAPI 3.1), becomes `nullable: true`;
-//   - allOf, anyOf or oneOf with one member left is replaced by that member (`allOf: [$ref]` is
-//     how a reference is given siblings in OpenAPI 3.0);
-//   - `const: v` becomes `enum: [v]`.
-func normalizeSchema(raw any) map[string]any {
-	m, ok := raw.(map[string]any)
-	if !ok {
-		return map[string]any{"schema": raw}
-	}
-	s := maps.Clone(m)
-	nullable, _ := s["nullable"].(bool)
-	delete(s, "nullable")
+//   - nullability, written as `nullable: true` (OpenAPI 3.0, and in the published 3.1 document),
+//     as "null" in a list of types, as a null member of anyOf or oneOf, as null in an enum, or as
+//     an allOf member that says only `nullable: true`, is the leaf `nullable: true`;
+//   - allOf is merged into one schema. A reference with only annotations beside it (nullable,
+//     deprecated, readOnly, writeOnly, default, extensions, a type the named schema has too) stays
+//     a reference, whether written `$ref` or `allOf: [$ref, {...}]`, so that the schema it names is
+//     compared once, under its own name; with constraints beside it, it is written out in place;
+//   - anyOf or oneOf with one member left (after null) is that member;
+//   - `const: v` is `enum: [v]`; a schema with properties and no type has type object;
+//   - `minimum: n` with `exclusiveMinimum: true` (3.0) is `exclusiveMinimum: n` (3.1), and the
+//     same for the maximum;
+//   - documentation (description, title, examples, externalDocs, xml) and extensions other than
+//     oapi-codegen's are left out, unless documentation is asked for.
+type shape struct {
+	ref       string // the component schema referred to, in the spec's names, or ""
+	published string // the same component under the document's own name
+	n         *node  // the constraints: beside the reference when ref is set
+}
 
-	switch t := s["type"].(type) {
-	case []any:
+// maxDepth bounds how deep a schema is followed: a document whose schemas nest deeper
+// (through YAML aliases, say) is reported rather than followed for ever.
+const maxDepth = 64
+
+// annotations are the leaves that may stand beside a reference without making the schema more
+// than the reference.
+var annotations = map[string]bool{
+	"nullable": true, "deprecated": true, "readOnly": true, "writeOnly": true, "default": true,
+	"description": true, "title": true, "type": true,
+}
+
+// shape normalises a schema.
+func (sd side) shape(sr *openapi3.SchemaRef, depth int) shape {
+	if sr == nil {
+		return shape{n: newNode()}
+	}
+	if name, ok := schemaName(sr.Ref); ok {
+		return sd.reference(sr, name, depth)
+	}
+	if sr.Value == nil {
+		n := newNode()
+		n.leaves["$ref"] = sr.Ref + " (unresolved)"
+		return shape{n: n}
+	}
+	if depth > maxDepth {
+		n := newNode()
+		n.leaves["depth"] = "more than " + strconv.Itoa(maxDepth) + " levels"
+		return shape{n: n}
+	}
+	return sd.shapeOf(sr.Value, depth)
+}
+
+// reference normalises a reference to a component schema. In OpenAPI 3.1 keywords may stand
+// beside a $ref, and kin-openapi applies them to a copy of the named schema: annotations
+// (nullable, description, ...) leave it a reference with those beside it; anything else makes it
+// a schema of its own, compared in place.
+func (sd side) reference(sr *openapi3.SchemaRef, published string, depth int) shape {
+	ref := shape{ref: sd.name(published), published: published, n: newNode()}
+	component := sd.doc.schema(published)
+	if component == nil || sr.Value == nil || sr.Value == component.Value || depth > maxDepth {
+		return ref
+	}
+	full := sd.shapeOf(sr.Value, depth+1)
+	base := sd.shapeOf(component.Value, depth+1)
+	if full.ref != base.ref || len(full.n.children) != len(base.n.children) {
+		return full
+	}
+	for key, c := range full.n.children {
+		if base.n.children[key] != c {
+			return full
+		}
+	}
+	for key, v := range full.n.leaves {
+		if base.n.leaves[key] == v {
+			continue
+		}
+		if !annotations[key] && !strings.HasPrefix(key, "x-") {
+			return full
+		}
+		ref.n.leaves[key] = v
+	}
+	for key := range base.n.leaves {
+		if _, ok := full.n.leaves[key]; !ok {
+			return full
+		}
+	}
+	return ref
+}
+
+// component returns the normalised content of a component schema, by its name in the document.
+func (sd side) component(published string, depth int) shape {
+	sr := sd.doc.schema(published)
+	if sr == nil {
+		n := newNode()
+		n.leaves["$ref"] = "#/components/schemas/" + published + " (missing)"
+		return shape{n: n}
+	}
+	return sd.shape(&openapi3.SchemaRef{Value: sr.Value}, depth+1)
+}
+
+// inline replaces a reference by the schema it names, with the reference's siblings (such as
+// `nullable`) over the named schema's own.
+func (sd side) inline(s shape, depth int) shape {
+	for range 16 {
+		if s.ref == "" {
+			return s
+		}
+		target := sd.component(s.published, depth)
+		merged := target.n.clone()
+		merged.mergeOver(s.n)
+		s = shape{ref: target.ref, published: target.published, n: merged}
+	}
+	return s
+}
+
+// shapeOf normalises a schema that is not a reference.
+func (sd side) shapeOf(s *openapi3.Schema, depth int) shape {
+	n := newNode()
+	nullable := s.Nullable
+	if s.Always != nil {
+		n.leaves["always"] = strconv.FormatBool(*s.Always)
+	}
+	if s.Type != nil {
 		var types []string
-		for _, e := range t {
-			if name := fmt.Sprint(e); name == "null" {
+		for _, t := range *s.Type {
+			if t == "null" {
 				nullable = true
 			} else {
-				types = append(types, name)
+				types = append(types, t)
 			}
 		}
 		slices.Sort(types)
-		if len(types) == 0 {
-			delete(s, "type")
-		} else {
-			s["type"] = strings.Join(types, "|")
+		if types = slices.Compact(types); len(types) > 0 {
+			n.leaves["type"] = strings.Join(types, "|")
 		}
-	case string:
-		if t == "null" {
-			delete(s, "type")
+	}
+	values := s.Enum
+	if s.Const != nil && len(values) == 0 {
+		values = []any{s.Const}
+	}
+	for _, v := range values {
+		if v == nil {
 			nullable = true
-		}
-	}
-	if c, ok := s["const"]; ok {
-		if _, has := s["enum"]; !has {
-			s["enum"] = []any{c}
-		}
-		delete(s, "const")
-	}
-	if values, ok := s["enum"].([]any); ok {
-		kept := slices.DeleteFunc(slices.Clone(values), func(v any) bool { return v == nil })
-		if len(kept) < len(values) {
-			nullable = true
-			s["enum"] = kept
-		}
-	}
-	for _, key := range []string{"anyOf", "oneOf", "allOf"} {
-		members, ok := s[key].([]any)
-		if !ok {
 			continue
 		}
-		var kept []any
-		for _, member := range members {
-			if key != "allOf" && isNull(member) {
+		n.leaves["enum."+format(v)] = Present
+	}
+	sd.addScalars(n, s)
+	sd.addStructure(n, s)
+	n.addExtensions(s.Extensions)
+	if sd.docs {
+		addText(n, "description", s.Description)
+		addText(n, "title", s.Title)
+	}
+
+	// The members to merge: allOf's, and the one member anyOf or oneOf has left once null is
+	// taken out.
+	members := slices.Clone(s.AllOf)
+	for _, key := range []string{"anyOf", "oneOf"} {
+		list := s.AnyOf
+		if key == "oneOf" {
+			list = s.OneOf
+		}
+		var kept openapi3.SchemaRefs
+		for _, m := range list {
+			if sd.isNull(m, depth) {
 				nullable = true
-				continue
+			} else {
+				kept = append(kept, m)
 			}
-			kept = append(kept, member)
 		}
-		switch len(kept) {
-		case 0:
-			delete(s, key)
-		case 1:
-			delete(s, key)
-			for k, v := range normalizeSchema(kept[0]) {
-				if k == "nullable" {
-					nullable = true
-				} else if _, has := s[k]; !has {
-					s[k] = v
-				}
-			}
-		default:
-			s[key] = kept
+		if len(kept) == 1 {
+			members = append(members, kept[0])
+			continue
+		}
+		for i, m := range kept {
+			n.children[key+"."+strconv.Itoa(i)] = child{schema: m}
 		}
 	}
+	out := sd.merge(n, members, depth)
 	if nullable {
-		s["nullable"] = true
+		out.n.leaves["nullable"] = "true"
 	}
-	return s
+	if out.ref == "" {
+		inferType(out.n)
+	}
+	return out
+}
+
+// merge merges the members of an allOf into the schema around them (host).
+func (sd side) merge(host *node, members openapi3.SchemaRefs, depth int) shape {
+	shapes := make([]shape, len(members))
+	var refs []int
+	onlyAnnotations := host.onlyAnnotations()
+	for i, m := range members {
+		shapes[i] = sd.shape(m, depth+1)
+		if shapes[i].ref != "" {
+			refs = append(refs, i)
+		} else if !shapes[i].n.onlyAnnotations() {
+			onlyAnnotations = false
+		}
+	}
+	out := shape{n: host}
+	if len(refs) == 1 && onlyAnnotations {
+		kept := shapes[refs[0]]
+		out.ref, out.published = kept.ref, kept.published
+	}
+	for _, m := range shapes {
+		if m.ref != "" && m.ref == out.ref {
+			out.n.mergeOver(m.n)
+			continue
+		}
+		if m.ref != "" {
+			m = sd.inline(m, depth+1)
+		}
+		out.n.mergeUnder(m.n)
+	}
+	if out.ref != "" {
+		// A type beside a reference restates the named schema's (linters ask for it beside
+		// nullable); it is dropped when it is the same.
+		if t, ok := out.n.leaves["type"]; ok && sd.component(out.published, depth).n.leaves["type"] == t {
+			delete(out.n.leaves, "type")
+		}
+	}
+	return out
 }
 
 // isNull reports whether a schema allows only null.
-func isNull(raw any) bool {
-	m, ok := raw.(map[string]any)
-	if !ok {
+func (sd side) isNull(sr *openapi3.SchemaRef, depth int) bool {
+	s := sd.shape(sr, depth+1)
+	if s.ref != "" || len(s.n.children) > 0 {
 		return false
 	}
-	s := normalizeSchema(m)
-	for key := range s {
-		if key != "nullable" && !ignored(key) {
+	for key := range s.n.leaves {
+		if key != "nullable" && !annotations[key] {
 			return false
 		}
 	}
-	return s["nullable"] == true
+	return s.n.leaves["nullable"] == "true" && s.n.leaves["type"] == ""
 }
 
-// refName returns the name, in the spec's terms, of the component schema a schema refers to.
-func (sd side) refName(s map[string]any) string {
-	ref, _ := s["$ref"].(string)
-	if name, ok := schemaName(ref); ok {
-		return sd.name(name)
-	}
-	return ""
-}
-
-// inline replaces a reference by the schema it names, keeping the reference's siblings (such
-// as `nullable`) over the named schema's own keys.
-func (sd side) inline(s map[string]any) map[string]any {
-	for range 16 {
-		ref, _ := s["$ref"].(string)
-		name, ok := schemaName(ref)
-		if !ok {
-			return s
-		}
-		target := sd.doc.schema(name)
-		if target == nil {
-			return s
-		}
-		merged := normalizeSchema(target)
-		for k, v := range s {
-			if k != "$ref" {
-				merged[k] = v
-			}
-		}
-		s = merged
-	}
-	return s
-}
-
-// dropRedundantType removes a `type` given beside a reference when the named schema has the
-// same type: it restates the reference (linters ask for it beside `nullable`).
-func (sd side) dropRedundantType(s map[string]any) {
-	ref, _ := s["$ref"].(string)
-	name, ok := schemaName(ref)
-	if !ok {
+// inferType gives an object schema written without a type the type object, and an array one
+// the type array: what they describe is the same.
+func inferType(n *node) {
+	if _, ok := n.leaves["type"]; ok {
 		return
 	}
-	if target := sd.doc.schema(name); target != nil && normalizeSchema(target)["type"] == s["type"] {
-		delete(s, "type")
+	for key := range n.children {
+		if strings.HasPrefix(key, "properties.") || key == "additionalProperties" {
+			n.leaves["type"] = "object"
+			return
+		}
+		if key == "items" {
+			n.leaves["type"] = "array"
+			return
+		}
+	}
+	for key := range n.leaves {
+		if strings.HasPrefix(key, "required.") || key == "additionalProperties" {
+			n.leaves["type"] = "object"
+			return
+		}
 	}
 }
 
-// constraints are the schema keys compared by value. Those in flags are left out when false,
-// their default.
-var (
-	constraints = []string{
-		"type", "format", "nullable", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
-		"minLength", "maxLength", "pattern", "minItems", "maxItems", "uniqueItems", "multipleOf",
-		"minProperties", "maxProperties", "default", "readOnly", "writeOnly", "deprecated",
-		"contentMediaType", "contentEncoding",
-	}
-	flags = map[string]bool{"nullable": true, "uniqueItems": true, "readOnly": true, "writeOnly": true, "deprecated": true}
-)
-
-// schemaNode lays out one normalized schema for comparison.
-func (sd side) schemaNode(s map[string]any) *node {
-	n := newNode()
-	handled := []string{"$ref", "enum", "required", "properties", "items", "prefixItems",
-		"additionalProperties", "allOf", "anyOf", "oneOf", "not", "discriminator"}
-	if ref, ok := s["$ref"].(string); ok {
-		if name := sd.refName(s); name != "" {
-			n.leaves["$ref"] = name
-		} else {
-			n.leaves["$ref"] = ref
+// addScalars records the constraints that are single values.
+func (sd side) addScalars(n *node, s *openapi3.Schema) {
+	text := map[string]string{"format": s.Format, "pattern": s.Pattern,
+		"contentMediaType": s.ContentMediaType, "contentEncoding": s.ContentEncoding}
+	for key, v := range text {
+		if v != "" {
+			n.leaves[key] = v
 		}
 	}
-	for _, key := range constraints {
-		v, ok := s[key]
-		if !ok || (flags[key] && v == false) {
-			continue
-		}
-		n.leaves[key] = format(v)
-	}
-	handled = append(handled, constraints...)
-	if values, ok := s["enum"].([]any); ok {
-		for _, v := range values {
-			n.leaves["enum."+format(v)] = Present
+	flags := map[string]bool{"uniqueItems": s.UniqueItems, "readOnly": s.ReadOnly,
+		"writeOnly": s.WriteOnly, "deprecated": s.Deprecated}
+	for key, v := range flags {
+		if v {
+			n.leaves[key] = "true"
 		}
 	}
-	if required, ok := s["required"].([]any); ok {
-		for _, name := range required {
-			n.leaves["required."+format(name)] = Present
+	counts := map[string]uint64{"minLength": s.MinLength, "minItems": s.MinItems, "minProperties": s.MinProps}
+	for key, v := range counts {
+		if v > 0 {
+			n.leaves[key] = strconv.FormatUint(v, 10)
 		}
 	}
-	if properties, ok := s["properties"].(map[string]any); ok {
-		for name, p := range properties {
-			n.children["properties."+name] = child{schema: p}
+	limits := map[string]*uint64{"maxLength": s.MaxLength, "maxItems": s.MaxItems, "maxProperties": s.MaxProps,
+		"minContains": s.MinContains, "maxContains": s.MaxContains}
+	for key, v := range limits {
+		if v != nil {
+			n.leaves[key] = strconv.FormatUint(*v, 10)
 		}
 	}
-	switch ap := s["additionalProperties"].(type) {
-	case bool:
-		if !ap {
-			n.leaves["additionalProperties"] = "false"
-		}
-	case map[string]any:
-		n.children["additionalProperties"] = child{schema: ap}
+	if s.MultipleOf != nil {
+		n.leaves["multipleOf"] = format(*s.MultipleOf)
 	}
-	for _, key := range []string{"items", "not"} {
-		if sub, ok := s[key].(map[string]any); ok {
-			n.children[key] = child{schema: sub}
-		}
-	}
-	for _, key := range []string{"allOf", "anyOf", "oneOf", "prefixItems"} {
-		members, _ := s[key].([]any)
-		for i, member := range members {
-			n.children[fmt.Sprintf("%s.%d", key, i)] = child{schema: member}
+	bound := func(limit *float64, exclusive openapi3.ExclusiveBound, key, exclusiveKey string) {
+		switch {
+		case exclusive.Value != nil:
+			n.leaves[exclusiveKey] = format(*exclusive.Value)
+			if limit != nil {
+				n.leaves[key] = format(*limit)
+			}
+		case exclusive.Bool != nil && *exclusive.Bool && limit != nil:
+			n.leaves[exclusiveKey] = format(*limit)
+		case limit != nil:
+			n.leaves[key] = format(*limit)
 		}
 	}
-	if d, ok := s["discriminator"].(map[string]any); ok {
-		if name, ok := d["propertyName"]; ok {
-			n.leaves["discriminator.propertyName"] = format(name)
-		}
-		mapping, _ := d["mapping"].(map[string]any)
-		for value, ref := range mapping {
-			target := format(ref)
+	bound(s.Min, s.ExclusiveMin, "minimum", "exclusiveMinimum")
+	bound(s.Max, s.ExclusiveMax, "maximum", "exclusiveMaximum")
+	if s.Default != nil {
+		n.leaves["default"] = format(s.Default)
+	}
+	for key, required := range s.DependentRequired {
+		n.leaves["dependentRequired."+key] = strings.Join(required, ",")
+	}
+	if d := s.Discriminator; d != nil {
+		n.leaves["discriminator.propertyName"] = d.PropertyName
+		for value, ref := range d.Mapping {
+			target := ref.Ref
 			if name, ok := schemaName(target); ok {
 				target = sd.name(name)
 			}
 			n.leaves["discriminator.mapping."+value] = target
 		}
 	}
-	n.addRest(s, handled...)
-	return n
+}
+
+// addStructure records the schemas below this one, and what is required.
+func (sd side) addStructure(n *node, s *openapi3.Schema) {
+	for _, name := range s.Required {
+		n.leaves["required."+name] = Present
+	}
+	for name, p := range s.Properties {
+		n.children["properties."+name] = child{schema: p}
+	}
+	if has := s.AdditionalProperties.Has; has != nil && !*has {
+		n.leaves["additionalProperties"] = "false"
+	}
+	if ap := s.AdditionalProperties.Schema; ap != nil {
+		n.children["additionalProperties"] = child{schema: ap}
+	}
+	single := map[string]*openapi3.SchemaRef{"items": s.Items, "not": s.Not, "contains": s.Contains,
+		"propertyNames": s.PropertyNames, "if": s.If, "then": s.Then, "else": s.Else, "contentSchema": s.ContentSchema,
+		"unevaluatedItems": s.UnevaluatedItems.Schema, "unevaluatedProperties": s.UnevaluatedProperties.Schema}
+	for key, sub := range single {
+		if sub != nil {
+			n.children[key] = child{schema: sub}
+		}
+	}
+	for key, has := range map[string]*bool{"unevaluatedItems": s.UnevaluatedItems.Has, "unevaluatedProperties": s.UnevaluatedProperties.Has} {
+		if has != nil && !*has {
+			n.leaves[key] = "false"
+		}
+	}
+	for i, m := range s.PrefixItems {
+		n.children["prefixItems."+strconv.Itoa(i)] = child{schema: m}
+	}
+	for key, m := range map[string]openapi3.Schemas{"patternProperties": s.PatternProperties, "dependentSchemas": s.DependentSchemas} {
+		for name, sub := range m {
+			n.children[key+"."+name] = child{schema: sub}
+		}
+	}
+}
+
+// addText records documentation text, when it is compared, on one line: text reflowed reads
+// the same.
+func addText(n *node, key, text string) {
+	if text = strings.Join(strings.Fields(text), " "); text != "" {
+		n.leaves[key] = text
+	}
+}
+
+// onlyAnnotations reports whether a schema says nothing that constrains a value beyond
+// nullability and annotations: beside a reference, it leaves the reference a reference.
+func (n *node) onlyAnnotations() bool {
+	if len(n.children) > 0 {
+		return false
+	}
+	for key := range n.leaves {
+		if !annotations[key] && !strings.HasPrefix(key, "x-") {
+			return false
+		}
+	}
+	return true
+}
+
+func (n *node) clone() *node {
+	return &node{leaves: maps.Clone(n.leaves), children: maps.Clone(n.children)}
+}
+
+// mergeOver merges top into n, top's leaves winning; a schema below both is the allOf of both.
+func (n *node) mergeOver(top *node) {
+	for key, v := range top.leaves {
+		n.leaves[key] = v
+	}
+	n.mergeChildren(top)
+}
+
+// mergeUnder merges more into n, n's leaves winning, except that two different values are
+// both kept ("a & b"), since allOf requires both.
+func (n *node) mergeUnder(more *node) {
+	for key, v := range more.leaves {
+		old, ok := n.leaves[key]
+		switch {
+		case !ok:
+			n.leaves[key] = v
+		case old != v && key == "nullable":
+			n.leaves[key] = "true"
+		case old != v:
+			n.leaves[key] = old + " & " + v
+		}
+	}
+	n.mergeChildren(more)
+}
+
+func (n *node) mergeChildren(more *node) {
+	for key, c := range more.children {
+		old, ok := n.children[key]
+		if !ok {
+			n.children[key] = c
+			continue
+		}
+		if old.schema != nil && c.schema != nil {
+			n.children[key] = child{schema: &openapi3.SchemaRef{Value: &openapi3.Schema{AllOf: openapi3.SchemaRefs{old.schema, c.schema}}}}
+		}
+	}
 }

@@ -1,8 +1,11 @@
 package upstream
 
 import (
+	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -10,40 +13,37 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// readDocument parses a document of the repository, by its path from the repository root.
-func readDocument(t *testing.T, path string) *Document {
+// read returns a file of the repository, by its path from the repository root.
+func read(t *testing.T, path string) []byte {
 	t.Helper()
 	data, err := os.ReadFile("../../../" + path)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return data
+}
+
+func parse(t *testing.T, data []byte) *Document {
+	t.Helper()
 	doc, err := Parse(data)
 	if err != nil {
-		t.Fatalf("%s: %v", path, err)
+		t.Fatal(err)
 	}
 	return doc
 }
 
 func readCatalog(t *testing.T) Catalog {
 	t.Helper()
-	data, err := os.ReadFile("../../../openapi/DIVERGENCES.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	catalog, err := ParseCatalog(data)
+	catalog, err := ParseCatalog(read(t, "openapi/DIVERGENCES.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return catalog
 }
 
-// asJSON re-encodes a YAML fixture as JSON, the other form the published document comes in.
-func asJSON(t *testing.T, path string) *Document {
+// asJSON re-encodes a YAML document as JSON, the other form the published document comes in.
+func asJSON(t *testing.T, data []byte) []byte {
 	t.Helper()
-	data, err := os.ReadFile("../../../" + path)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var v any
 	if err := yaml.Unmarshal(data, &v); err != nil {
 		t.Fatal(err)
@@ -52,32 +52,86 @@ func asJSON(t *testing.T, path string) *Document {
 	if err != nil {
 		t.Fatal(err)
 	}
-	doc, err := Parse(out)
-	if err != nil {
-		t.Fatalf("%s as JSON: %v", path, err)
-	}
-	return doc
+	return out
 }
 
-// TestFixtures runs the comparison as `make upstream-diff` does, on the hand-written fixtures.
+func gzipped(t *testing.T, data []byte) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	if _, err := zw.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// edit returns the document with one piece of text replaced, failing if it is not there.
+func edit(t *testing.T, data []byte, old, replacement string) []byte {
+	t.Helper()
+	if bytes.Count(data, []byte(old)) != 1 {
+		t.Fatalf("the fixture does not hold %q exactly once", old)
+	}
+	return bytes.Replace(data, []byte(old), []byte(replacement), 1)
+}
+
+// TestFixtures runs the comparison as `make upstream-diff` does, on hand-written documents of
+// the published document's shapes, and checks what is not listed and which rows are stale.
 func TestFixtures(t *testing.T) {
-	ours := readDocument(t, "openapi/uploads.yaml")
+	ours := parse(t, read(t, "openapi/uploads.yaml"))
 	catalog := readCatalog(t)
+	current := read(t, "testdata/upstream/current.yaml")
 	tests := []struct {
 		name     string
-		upstream *Document
+		upstream []byte
+		names    Names
 		unlisted []Difference
+		stale    []string // keys of the rows that match nothing
 	}{
-		{"only known divergences", readDocument(t, "testdata/upstream/known-divergences.yaml"), nil},
-		{"only known divergences, as JSON", asJSON(t, "testdata/upstream/known-divergences.yaml"), nil},
-		{"new field", readDocument(t, "testdata/upstream/new-field.yaml"),
-			[]Difference{{Key: "schema.Upload.properties.upload_url", Ours: Absent, Upstream: Present}}},
-		{"removed enum value", readDocument(t, "testdata/upstream/removed-enum-value.yaml"),
-			[]Difference{{Key: "schema.Upload.properties.status.enum.expired", Ours: Present, Upstream: Absent}}},
+		{name: "current", upstream: current},
+		{name: "current, as JSON", upstream: asJSON(t, current)},
+		{name: "current, gzipped", upstream: gzipped(t, current)},
+		{name: "new field", upstream: edit(t, current, "        upload_id: {type: string}\n", "        upload_id: {type: string}\n        upload_url: {type: string}\n"),
+			unlisted: []Difference{{"schema.UploadPart.properties.upload_url", Absent, Present}}},
+		{name: "removed enum value", upstream: edit(t, current, "enum: [pending, completed, cancelled, expired]", "enum: [pending, completed, cancelled]"),
+			unlisted: []Difference{{"schema.Upload.properties.status.enum.expired", Present, Absent}}},
+		{name: "File no longer nullable in Upload", upstream: edit(t, current, "            - description: The File, once the upload is complete.\n              nullable: true\n", ""),
+			unlisted: []Difference{{"schema.Upload.properties.file.nullable", "true", Absent}}},
+		{name: "older", upstream: read(t, "testdata/upstream/older.yaml"),
+			unlisted: []Difference{
+				{"schema.CreateUploadRequest.properties.expires_after", Present, Absent},
+				{"schema.FileObject.properties.expires_at", Present, Absent},
+				{"schema.FileObject.properties.purpose.enum.user_data", Present, Absent},
+			},
+			stale: []string{"schema.FileObject.properties.expires_at.nullable", "schema.FileExpirationAfter.additionalProperties"}},
+		{name: "newer", upstream: read(t, "testdata/upstream/newer.yaml"),
+			unlisted: []Difference{
+				{"operation.addUploadPart.path", "POST /uploads/{upload_id}/parts", "PUT /uploads/{upload_id}/parts"},
+				{"operation.cancelUpload.operationId", "cancelUpload", "cancelUploadRequest"},
+				{"operation.completeUpload.path", "POST /uploads/{upload_id}/complete", "POST /uploads/{upload_id}/completion"},
+				{"schema.Upload.name", "Upload", "UploadObject"},
+			},
+			stale: []string{"schema.FileObject.properties.expires_at.nullable", "schema.FileObject.properties.status_details.nullable", "schema.FileObject.properties.purpose.enum.evals"}},
+		{name: "newer, with its names listed", upstream: read(t, "testdata/upstream/newer.yaml"),
+			names: Names{
+				schemas:    map[string]string{"FileObject": "OpenAIFile", "Upload": "UploadObject"},
+				operations: map[string]string{"cancelUpload": "cancelUploadRequest"},
+			},
+			unlisted: []Difference{
+				{"operation.addUploadPart.path", "POST /uploads/{upload_id}/parts", "PUT /uploads/{upload_id}/parts"},
+				{"operation.completeUpload.path", "POST /uploads/{upload_id}/complete", "POST /uploads/{upload_id}/completion"},
+			},
+			stale: []string{"schema.FileObject.properties.expires_at.nullable", "schema.FileObject.properties.status_details.nullable", "schema.FileObject.properties.purpose.enum.evals"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			diffs, err := Compare(ours, tt.upstream, catalog.Names)
+			names := catalog.Names
+			if tt.names.schemas != nil {
+				names = tt.names
+			}
+			diffs, err := Compare(ours, parse(t, tt.upstream), Options{Names: names})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -87,30 +141,42 @@ func TestFixtures(t *testing.T) {
 				unlisted = append(unlisted, f.Difference)
 			}
 			if !slices.Equal(unlisted, tt.unlisted) {
-				t.Errorf("unlisted differences:\n got %v\nwant %v", unlisted, tt.unlisted)
+				t.Errorf("not listed:\n got %v\nwant %v", unlisted, tt.unlisted)
 			}
+			var stale []string
 			for _, d := range report.Unused {
-				t.Errorf("DIVERGENCES.md:%d (%s) matches nothing in the fixture", d.Line, d.Key)
+				stale = append(stale, d.Key)
+			}
+			if !slices.Equal(stale, tt.stale) {
+				t.Errorf("stale rows:\n got %q\nwant %q", stale, tt.stale)
 			}
 			var out strings.Builder
 			if err := report.Write(&out, "DIVERGENCES.md"); err != nil {
 				t.Fatal(err)
 			}
 			for _, d := range tt.unlisted {
-				if !strings.Contains(out.String(), "NOT LISTED  "+d.String()) || !strings.Contains(out.String(), "| `"+d.Key+"` |") {
-					t.Errorf("report does not name %s as not listed with a row to add:\n%s", d, out.String())
+				if !strings.Contains(out.String(), "NOT LISTED  "+d.String()+"\n") {
+					t.Errorf("report does not name %s as not listed:\n%s", d, out.String())
+				}
+				row := "| `" + d.Key + "` |"
+				if kind, name, ok := renamed(d); ok {
+					row = "| " + kind + " | " + name + " | " + d.Upstream + " |"
+				}
+				if !strings.Contains(out.String(), row) {
+					t.Errorf("report does not give the row %s to add:\n%s", row, out.String())
 				}
 			}
 		})
 	}
 }
 
-// TestCatalogExplainsEachDifference checks that a divergence is needed: without the row the
-// difference it explains is reported.
+// TestCatalogExplainsEachDifference checks that each row of the divergences is needed: without
+// it the difference it explains is reported.
 func TestCatalogExplainsEachDifference(t *testing.T) {
-	ours := readDocument(t, "openapi/uploads.yaml")
+	ours := parse(t, read(t, "openapi/uploads.yaml"))
+	current := parse(t, read(t, "testdata/upstream/current.yaml"))
 	catalog := readCatalog(t)
-	diffs, err := Compare(ours, readDocument(t, "testdata/upstream/known-divergences.yaml"), catalog.Names)
+	diffs, err := Compare(ours, current, Options{Names: catalog.Names})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,22 +186,53 @@ func TestCatalogExplainsEachDifference(t *testing.T) {
 			t.Errorf("without DIVERGENCES.md:%d (%s) every difference is still explained", d.Line, d.Key)
 		}
 	}
-	// And the names are needed: without them the File schema is compared with nothing.
-	diffs, err = Compare(ours, readDocument(t, "testdata/upstream/known-divergences.yaml"), Names{})
+	// And the names are needed: without them the File schema is reported renamed, once.
+	diffs, err = Compare(ours, current, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.ContainsFunc(Check(diffs, catalog.Divergences).Unlisted(), func(f Finding) bool {
-		return f.Key == "schema.Upload.properties.file.$ref"
-	}) {
-		t.Error("without the names, Upload.file's reference to OpenAIFile is not reported")
+	var unlisted []Difference
+	for _, f := range Check(diffs, catalog.Divergences).Unlisted() {
+		unlisted = append(unlisted, f.Difference)
+	}
+	want := []Difference{{"schema.FileObject.name", "FileObject", "OpenAIFile"}}
+	if !slices.Equal(unlisted, want) {
+		t.Errorf("without the names, not listed: %v, want %v", unlisted, want)
+	}
+}
+
+// TestRealDocument runs the comparison on the whole published document when a copy is at hand
+// (UPLOADS_UPSTREAM_DOCUMENT=path, gzipped or not, relative to the repository's root): it must
+// pass as `make upstream-diff` does.
+func TestRealDocument(t *testing.T) {
+	path := os.Getenv("UPLOADS_UPSTREAM_DOCUMENT")
+	if path == "" {
+		t.Skip("UPLOADS_UPSTREAM_DOCUMENT is not set")
+	}
+	if !filepath.IsAbs(path) {
+		path = filepath.Join("../../..", path)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	catalog := readCatalog(t)
+	diffs, err := Compare(parse(t, read(t, "openapi/uploads.yaml")), parse(t, data), Options{Names: catalog.Names})
+	if err != nil {
+		t.Fatal(err)
+	}
+	report := Check(diffs, catalog.Divergences)
+	if len(report.Unlisted()) > 0 || len(report.Unused) > 0 {
+		var out strings.Builder
+		_ = report.Write(&out, "DIVERGENCES.md")
+		t.Errorf("the published document differs from what DIVERGENCES.md lists:\n%s", out.String())
 	}
 }
 
 func TestExtract(t *testing.T) {
-	ours := readDocument(t, "openapi/uploads.yaml")
+	ours := parse(t, read(t, "openapi/uploads.yaml"))
 	catalog := readCatalog(t)
-	full := readDocument(t, "testdata/upstream/known-divergences.yaml")
+	full := parse(t, read(t, "testdata/upstream/current.yaml"))
 	data, err := Extract(ours, full, catalog.Names)
 	if err != nil {
 		t.Fatal(err)
@@ -144,12 +241,15 @@ func TestExtract(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the extract does not parse: %v\n%s", err, data)
 	}
-	var ids []string
+	var ids, want []string
 	for _, op := range extract.operations() {
 		ids = append(ids, op.ID)
 	}
+	for _, op := range ours.operations() {
+		want = append(want, op.ID)
+	}
 	slices.Sort(ids)
-	want := []string{"addUploadPart", "cancelUpload", "completeUpload", "createUpload", "downloadFile", "retrieveFile"}
+	slices.Sort(want)
 	if !slices.Equal(ids, want) {
 		t.Errorf("extracted operations = %v, want %v", ids, want)
 	}
@@ -158,19 +258,19 @@ func TestExtract(t *testing.T) {
 			t.Errorf("the extract lacks the schema %s, which the operations reach", name)
 		}
 	}
-	for _, name := range []string{"DeleteFileResponse", "ListFilesResponse"} {
+	for _, name := range []string{"Model", "ListModelsResponse"} {
 		if extract.schema(name) != nil {
 			t.Errorf("the extract has the schema %s, which no extracted operation reaches", name)
 		}
 	}
-	if extract.components("securitySchemes")["ApiKeyAuth"] == nil {
+	if extract.t.Components.SecuritySchemes["ApiKeyAuth"] == nil {
 		t.Error("the extract lacks the security scheme the document requires")
 	}
-	fromFull, err := Compare(ours, full, catalog.Names)
+	fromFull, err := Compare(ours, full, Options{Names: catalog.Names})
 	if err != nil {
 		t.Fatal(err)
 	}
-	fromExtract, err := Compare(ours, extract, catalog.Names)
+	fromExtract, err := Compare(ours, extract, Options{Names: catalog.Names})
 	if err != nil {
 		t.Fatal(err)
 	}

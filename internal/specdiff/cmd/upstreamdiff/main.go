@@ -7,7 +7,11 @@
 //
 //	go run ./internal/specdiff/cmd/upstreamdiff -upstream FILE [-spec FILE] [-divergences FILE] [-extract FILE]
 //
-// FILE is the published document, YAML or JSON, as downloaded; nothing is fetched.
+// FILE is the published document, YAML or JSON, gzipped or not, as saved; nothing is fetched,
+// and a URL is refused. -documentation compares descriptions, summaries and titles too.
+//
+// The exit status is 1 when a difference is not listed, or when a row of the divergences
+// explains nothing (the table must say what is true of the document compared).
 package main
 
 import (
@@ -16,6 +20,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 
 	"github.com/uploadkit/uploads/internal/specdiff/upstream"
@@ -31,19 +36,26 @@ func main() {
 // errUnlisted is returned when differences are not listed; the report already says which.
 var errUnlisted = errors.New("differences from the published document not listed in the divergences")
 
+// errStale is returned when rows of the divergences explain nothing; the report says which.
+var errStale = errors.New("rows of the divergences that match no difference")
+
 func run(_ context.Context, args []string, stdout io.Writer) error {
 	flags := flag.NewFlagSet("upstreamdiff", flag.ContinueOnError)
 	var (
-		upstreamPath = flags.String("upstream", "", "the published OpenAPI document, YAML or JSON (required)")
+		upstreamPath = flags.String("upstream", "", "the published OpenAPI document, a saved file: YAML or JSON, gzipped or not (required)")
 		specPath     = flags.String("spec", "openapi/uploads.yaml", "the spec")
 		catalogPath  = flags.String("divergences", "openapi/DIVERGENCES.md", "the list of known divergences")
 		extractPath  = flags.String("extract", "", "also write the part of the published document that is compared to this file")
+		docs         = flags.Bool("documentation", false, "compare descriptions, summaries and titles too")
 	)
 	if err := flags.Parse(args); err != nil {
 		return err
 	}
 	if *upstreamPath == "" {
 		return errors.New("give the published document with -upstream FILE (make upstream-diff UPSTREAM=FILE)")
+	}
+	if u, err := url.Parse(*upstreamPath); err == nil && u.Scheme != "" && u.Host != "" {
+		return fmt.Errorf("%s is a URL: nothing is fetched here; save the document to a file first (curl -fsSLo openapi.yaml '%s') and give its path", *upstreamPath, *upstreamPath)
 	}
 
 	ours, err := parseFile(*specPath)
@@ -73,7 +85,7 @@ func run(_ context.Context, args []string, stdout io.Writer) error {
 		}
 	}
 
-	diffs, err := upstream.Compare(ours, theirs, catalog.Names)
+	diffs, err := upstream.Compare(ours, theirs, upstream.Options{Names: catalog.Names, Documentation: *docs})
 	if err != nil {
 		return err
 	}
@@ -84,6 +96,9 @@ func run(_ context.Context, args []string, stdout io.Writer) error {
 	}
 	if len(report.Unlisted()) > 0 {
 		return errUnlisted
+	}
+	if len(report.Unused) > 0 {
+		return errStale
 	}
 	return nil
 }

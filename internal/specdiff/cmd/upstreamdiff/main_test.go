@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"os"
@@ -12,22 +13,71 @@ import (
 
 const root = "../../../../"
 
+// writeFile writes a file in a temporary directory and returns its path.
+func writeFile(t *testing.T, name string, data []byte) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func fixture(t *testing.T, name string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(root + "testdata/upstream/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
 func TestRun(t *testing.T) {
+	current := fixture(t, "current.yaml")
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	if _, err := zw.Write(current); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	caughtUp := bytes.Replace(current, []byte("expires_at: {type: integer, format: unixtime}\n        filename"),
+		[]byte("expires_at: {type: [integer, \"null\"], format: unixtime}\n        filename"), 1)
+	if bytes.Equal(caughtUp, current) {
+		t.Fatal("the fixture no longer has the File's expires_at as this test expects")
+	}
 	tests := []struct {
-		fixture string
-		wantErr error
-		wantOut string
+		name     string
+		upstream string
+		wantErr  error
+		wantOut  []string
 	}{
-		{"known-divergences.yaml", nil, "0 not listed"},
-		{"new-field.yaml", errUnlisted, "NOT LISTED  schema.Upload.properties.upload_url: ours absent, upstream present"},
-		{"removed-enum-value.yaml", errUnlisted, "NOT LISTED  schema.Upload.properties.status.enum.expired: ours present, upstream absent"},
+		{"current", writeFile(t, "openapi.yaml", current), nil, []string{"0 not listed"}},
+		{"current, gzipped", writeFile(t, "openapi.yaml.gz", gz.Bytes()), nil, []string{"0 not listed"}},
+		{"older", root + "testdata/upstream/older.yaml", errUnlisted, []string{
+			"3 not listed",
+			"NOT LISTED  schema.CreateUploadRequest.properties.expires_after: ours present, upstream absent",
+			"| `schema.FileObject.properties.expires_at` | `present` | `absent` | <why the spec differs> |",
+		}},
+		{"newer", root + "testdata/upstream/newer.yaml", errUnlisted, []string{
+			"NOT LISTED  schema.Upload.name: ours Upload, upstream UploadObject",
+			"| schema | Upload | UploadObject |",
+			"| operation | cancelUpload | cancelUploadRequest |",
+			"| `operation.completeUpload.path` | `POST /uploads/{upload_id}/complete` | `POST /uploads/{upload_id}/completion` |",
+		}},
+		{"a row gone stale", writeFile(t, "openapi.yaml", caughtUp), errStale, []string{
+			"0 not listed",
+			"schema.FileObject.properties.expires_at.nullable: ours true, upstream absent",
+			"remove each row",
+		}},
 	}
 	for _, tt := range tests {
-		t.Run(tt.fixture, func(t *testing.T) {
+		t.Run(tt.name, func(t *testing.T) {
 			extract := filepath.Join(t.TempDir(), "extract.yaml")
 			var out bytes.Buffer
 			err := run(context.Background(), []string{
-				"-upstream", root + "testdata/upstream/" + tt.fixture,
+				"-upstream", tt.upstream,
 				"-spec", root + "openapi/uploads.yaml",
 				"-divergences", root + "openapi/DIVERGENCES.md",
 				"-extract", extract,
@@ -35,8 +85,10 @@ func TestRun(t *testing.T) {
 			if !errors.Is(err, tt.wantErr) {
 				t.Fatalf("run: err = %v, want %v\n%s", err, tt.wantErr, out.String())
 			}
-			if !strings.Contains(out.String(), tt.wantOut) {
-				t.Errorf("output does not contain %q:\n%s", tt.wantOut, out.String())
+			for _, want := range tt.wantOut {
+				if !strings.Contains(out.String(), want) {
+					t.Errorf("output does not contain %q:\n%s", want, out.String())
+				}
 			}
 			data, err := os.ReadFile(extract)
 			if err != nil || !bytes.Contains(data, []byte("operationId: createUpload")) {
@@ -52,17 +104,20 @@ func TestRunReportsBadInput(t *testing.T) {
 	if err := os.WriteFile(bad, []byte("| Key | Ours | Upstream | Reason |\n|---|---|---|---|\n| `a` | `1` | `2` | |\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	notGzip := writeFile(t, "openapi.yaml.gz", []byte{0x1f, 0x8b, 0, 1, 2})
 	spec := root + "openapi/uploads.yaml"
-	fixture := root + "testdata/upstream/known-divergences.yaml"
+	current := root + "testdata/upstream/current.yaml"
 	tests := []struct {
 		name string
 		args []string
 		want string
 	}{
 		{"no upstream", []string{"-spec", spec}, "-upstream FILE"},
+		{"a URL", []string{"-spec", spec, "-upstream", "https://example.com/openapi.yaml"}, "save the document to a file first"},
 		{"missing upstream", []string{"-spec", spec, "-upstream", filepath.Join(dir, "nope.yaml")}, "nope.yaml"},
-		{"upstream not OpenAPI", []string{"-spec", spec, "-upstream", bad}, "decode YAML"},
-		{"bad divergences", []string{"-spec", spec, "-upstream", fixture, "-divergences", bad}, "has no reason"},
+		{"upstream not OpenAPI", []string{"-spec", spec, "-upstream", bad}, "bad.md"},
+		{"upstream broken gzip", []string{"-spec", spec, "-upstream", notGzip}, "decompress"},
+		{"bad divergences", []string{"-spec", spec, "-upstream", current, "-divergences", bad}, "has no reason"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
