@@ -69,10 +69,10 @@ bench-e2e:
 spec-diff:
 	$(GO) run ./internal/specdiff/cmd/specdiff -base-ref "$(BASE_REF)"
 
-## upstream-diff: compare the spec with the published OpenAPI document UPSTREAM=FILE; fail on differences openapi/DIVERGENCES.md does not list
+## upstream-diff: compare the spec with the published OpenAPI document UPSTREAM=FILE (saved; .gz too); fail on differences openapi/DIVERGENCES.md does not list
 upstream-diff:
-	@test -n "$(UPSTREAM)" || { echo "usage: make upstream-diff UPSTREAM=path/to/openapi.yaml [EXTRACT=out.yaml]"; exit 2; }
-	$(GO) run ./internal/specdiff/cmd/upstreamdiff -upstream "$(UPSTREAM)" $(if $(EXTRACT),-extract "$(EXTRACT)")
+	@test -n "$(UPSTREAM)" || { echo "usage: make upstream-diff UPSTREAM=path/to/openapi.yaml[.gz] [EXTRACT=out.yaml] [DOCUMENTATION=1]"; exit 2; }
+	$(GO) run ./internal/specdiff/cmd/upstreamdiff -upstream "$(UPSTREAM)" $(if $(EXTRACT),-extract "$(EXTRACT)") $(if $(DOCUMENTATION),-documentation)
 
 ## fuzz: run every fuzz target for FUZZTIME each (default 10s); a failing input is saved under testdata/fuzz
 fuzz:
