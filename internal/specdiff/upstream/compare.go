@@ -94,7 +94,7 @@ func (c *comparer) enqueue(ours, published string) {
 		return
 	}
 	c.queued[pair] = true
-	if c.upstream.name(published) != ours {
+	if published != ours && c.names.upstreamSchema(ours) != published {
 		c.add("schema."+ours+".name", ours, published)
 	}
 	if c.ours.doc.schema(ours) == nil || c.upstream.doc.schema(published) == nil {

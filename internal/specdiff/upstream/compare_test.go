@@ -275,6 +275,7 @@ func TestParse(t *testing.T) {
 		{"broken JSON", `{"openapi": `, "load"},
 		{"not a mapping", "- a\n- b\n", "load"},
 		{"not OpenAPI", "a: 1\n", "not an OpenAPI document"},
+		{"Swagger 2.0", "swagger: '2.0'\ninfo: {title: t, version: '1'}\npaths: {/a: {get: {responses: {200: {description: ok}}}}}\n", "not an OpenAPI document"},
 		{"no paths", "openapi: 3.0.3\ninfo: {title: t, version: '1'}\n", "no paths"},
 		{"broken reference", "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths: {/a: {get: {responses: {200: {description: ok, content: {application/json: {schema: {$ref: '#/components/schemas/Missing'}}}}}}}}\n", "Missing"},
 		{"external reference", "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths: {/a: {get: {responses: {200: {description: ok, content: {application/json: {schema: {$ref: 'other.yaml#/X'}}}}}}}}\n", "other.yaml"},

@@ -278,3 +278,32 @@ func TestExtract(t *testing.T) {
 		t.Errorf("the extract compares differently from the whole document:\n%v\n%v", fromExtract, fromFull)
 	}
 }
+
+// TestCompareAnyPair compares every pair of the documents at hand, each way round: whatever the
+// shapes, the comparison finishes without an error or a panic, a document compared with itself
+// has no difference, and two different documents have some.
+func TestCompareAnyPair(t *testing.T) {
+	paths := []string{"openapi/uploads.yaml", "testdata/upstream/current.yaml", "testdata/upstream/older.yaml", "testdata/upstream/newer.yaml"}
+	docs := make([]*Document, len(paths))
+	for i, path := range paths {
+		docs[i] = parse(t, read(t, path))
+	}
+	names := readCatalog(t).Names
+	for i := range docs {
+		for j := range docs {
+			diffs, err := Compare(docs[i], docs[j], Options{Names: names, Documentation: i%2 == 0})
+			if err != nil {
+				t.Errorf("%s with %s: %v", paths[i], paths[j], err)
+				continue
+			}
+			if (i == j) != (len(diffs) == 0) {
+				t.Errorf("%s with %s: %d differences", paths[i], paths[j], len(diffs))
+			}
+			for _, d := range diffs {
+				if d.Key == "" || d.Ours == d.Upstream || strings.Contains(d.String(), "\n") {
+					t.Errorf("%s with %s: %q is not a difference on one line", paths[i], paths[j], d)
+				}
+			}
+		}
+	}
+}
