@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/uploadkit/uploads/conformance"
 )
 
 // mutation is one way of breaking a valid body: the value at Field is changed so that the spec must
@@ -32,15 +34,14 @@ func TestRecordedMutations(t *testing.T) {
 	v := newValidator(t)
 	total := 0
 	seen := map[string]bool{}
-	for _, path := range exchangeFiles(t) {
+	for _, path := range exchangeFiles(t, exchangeDir) {
 		ex := loadExchange(t, path)
-		rec := loadRecordedHeaders(t, path, ex)
 		type target struct {
 			side   string
 			file   string
 			schema *openapi3.Schema
 		}
-		route, _, err := v.Route(buildRequest(t, path, ex, rec))
+		route, _, err := v.Route(buildRequest(t, ex))
 		if err != nil {
 			t.Fatalf("%s: %v", path, err)
 		}
@@ -58,8 +59,11 @@ func TestRecordedMutations(t *testing.T) {
 				continue
 			}
 			seen[tg.side+" "+tg.file] = true
-			m := &message{BodyFile: tg.file}
-			original, _ := m.body(t, path)
+			m := &conformance.Message{BodyFile: tg.file}
+			original, _, err := m.ReadBody(filepath.Dir(path))
+			if err != nil {
+				t.Fatalf("%s: %v", path, err)
+			}
 			muts := mutations(tg.schema, decode(t, original), nil)
 			if len(muts) == 0 {
 				t.Errorf("%s: no mutation of %s", path, tg.file)
@@ -74,14 +78,13 @@ func TestRecordedMutations(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					req := buildRequest(t, path, ex, rec)
+					req := buildRequest(t, ex)
 					var got []issue
 					if tg.side == "request" {
 						req.Body, req.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
 						got = issues(v.ValidateRequest(req))
 					} else {
-						h := header(rec.Response, ex.Response.Headers)
-						got = issues(v.ValidateResponse(req, ex.Response.Status, h, body))
+						got = issues(v.ValidateResponse(req, ex.Response.Status, ex.ResponseHeader(), body))
 					}
 					checkMutation(t, tg.file, tg.side, mu, got)
 				})

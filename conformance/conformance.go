@@ -181,11 +181,11 @@ func (v *Validator) validateRequest(r *http.Request, route *routers.Route, param
 	if !in.Options.ExcludeRequestBody && r.Body != nil && r.Body != http.NoBody {
 		body, err := io.ReadAll(io.LimitReader(r.Body, maxBufferedBody+1))
 		if err != nil {
-			return fmt.Errorf("%s: read request body: %w", route.Operation.OperationID, err)
+			return &exchangeError{operation: route.Operation.OperationID, side: "request", err: fmt.Errorf("read request body: %w", err)}
 		}
 		r.Body.Close()
 		if len(body) > maxBufferedBody {
-			return fmt.Errorf("%s: request body is over %d bytes", route.Operation.OperationID, maxBufferedBody)
+			return &exchangeError{operation: route.Operation.OperationID, side: "request", err: fmt.Errorf("request body is over %d bytes", maxBufferedBody)}
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		defer func() { r.Body = io.NopCloser(bytes.NewReader(body)) }()
@@ -202,7 +202,7 @@ func (v *Validator) validateRequest(r *http.Request, route *routers.Route, param
 		err = joinMulti(err, checkStreamedRequest(in))
 	}
 	if err != nil {
-		return fmt.Errorf("%s request: %w", route.Operation.OperationID, err)
+		return &exchangeError{operation: route.Operation.OperationID, side: "request", err: err}
 	}
 	return nil
 }
@@ -251,7 +251,7 @@ func (v *Validator) validateResponse(r *http.Request, route *routers.Route, para
 		err = checkStreamedResponse(in)
 	}
 	if err != nil {
-		return fmt.Errorf("%s response %d: %w", route.Operation.OperationID, status, err)
+		return &exchangeError{operation: route.Operation.OperationID, side: "response", status: status, err: err}
 	}
 	return nil
 }
