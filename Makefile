@@ -15,7 +15,7 @@ BENCHSTAT   := $(GO) run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-2
 BENCH_COUNT ?= 8
 BENCH_OUT   ?= $(or $(TMPDIR),/tmp)/uploads-bench.txt
 
-.PHONY: all run test generate check-generated lint lint-go lint-spec bench bench-check bench-e2e fuzz ci spec-diff upstream-diff
+.PHONY: all run test conformance generate check-generated lint lint-go lint-spec bench bench-check bench-e2e fuzz ci spec-diff upstream-diff
 
 all: test
 
@@ -26,6 +26,10 @@ run:
 ## test: run every test, with the race detector where cgo is available
 test:
 	$(GO) test $(RACE) -count=1 ./...
+
+## conformance: check every exchange in EXCHANGES=DIR (default testdata/exchanges) against the spec; prints each failing file and its violations
+conformance:
+	UPLOADS_EXCHANGES="$(if $(EXCHANGES),$(abspath $(EXCHANGES)))" $(GO) test -count=1 -run '^TestExchanges$$' .
 
 ## generate: regenerate gen/ from openapi/uploads.yaml
 generate:
