@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -387,16 +386,4 @@ func (v *Validator) multipartViolations(r *http.Request) []Violation {
 		return nil
 	}
 	return Violations(&exchangeError{operation: route.Operation.OperationID, side: "request", err: err})
-}
-
-// readAllLimited reads r to its end, or fails when it holds more than limit bytes.
-func readAllLimited(r io.Reader, limit int64) ([]byte, error) {
-	b, err := io.ReadAll(io.LimitReader(r, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("over %d bytes", limit)
-	}
-	return b, nil
 }
