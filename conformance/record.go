@@ -212,7 +212,6 @@ func (e *exchangeRecord) captureRequest(body io.ReadCloser) *capture {
 	return c
 }
 
-
 // keepOfResponse is how many bytes of a response body with that status are kept: none of a
 // file's content.
 func (e *exchangeRecord) keepOfResponse(status int) int64 {
