@@ -57,6 +57,16 @@ func Parse(data []byte) (*Document, error) {
 	return &Document{t: t, data: data}, nil
 }
 
+// Versions says which OpenAPI version the document is written in and which version of the API
+// it describes, as in "OpenAPI 3.1.0, API version 2.3.0".
+func (d *Document) Versions() string {
+	api := "unknown"
+	if d.t.Info != nil && d.t.Info.Version != "" {
+		api = d.t.Info.Version
+	}
+	return "OpenAPI " + d.t.OpenAPI + ", API version " + api
+}
+
 // schema returns the component schema with this name, or nil.
 func (d *Document) schema(name string) *openapi3.SchemaRef {
 	if d.t.Components == nil {

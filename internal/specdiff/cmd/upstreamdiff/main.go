@@ -89,7 +89,7 @@ func run(_ context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "Comparing %s with %s.\n", *specPath, *upstreamPath)
+	fmt.Fprintf(stdout, "Comparing %s with %s (%s).\n", *specPath, *upstreamPath, theirs.Versions())
 	report := upstream.Check(diffs, catalog.Divergences)
 	if err := report.Write(stdout, *catalogPath); err != nil {
 		return fmt.Errorf("write the report: %w", err)

@@ -53,7 +53,7 @@ func TestRun(t *testing.T) {
 		wantErr  error
 		wantOut  []string
 	}{
-		{"current", writeFile(t, "openapi.yaml", current), nil, []string{"0 not listed"}},
+		{"current", writeFile(t, "openapi.yaml", current), nil, []string{"(OpenAPI 3.1.0, API version 2.3.0)", "0 not listed"}},
 		{"current, gzipped", writeFile(t, "openapi.yaml.gz", gz.Bytes()), nil, []string{"0 not listed"}},
 		{"older", root + "testdata/upstream/older.yaml", errUnlisted, []string{
 			"3 not listed",
