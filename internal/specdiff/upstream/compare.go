@@ -46,7 +46,7 @@ func Compare(ours, upstream *Document, opts Options) ([]Difference, error) {
 		queued:   map[[2]string]bool{},
 		seen:     map[Difference]bool{},
 	}
-	c.compareServers()
+	c.compareDocuments()
 	ops := ours.operations()
 	if len(ops) == 0 {
 		return nil, fmt.Errorf("compare: the spec has no operations")
@@ -156,8 +156,10 @@ func (c *comparer) compareSchemas(prefix string, a, b *openapi3.SchemaRef) {
 	c.compareNodes(prefix, as.n, bs.n)
 }
 
-// compareServers compares the server URLs of the two documents.
-func (c *comparer) compareServers() {
+// compareDocuments compares what the two documents say of every operation: the server URLs
+// and the security required where an operation does not say otherwise (compared once here, not
+// once per operation).
+func (c *comparer) compareDocuments() {
 	urls := func(d *Document) *node {
 		n := newNode()
 		for _, s := range d.t.Servers {
@@ -168,6 +170,14 @@ func (c *comparer) compareServers() {
 		return n
 	}
 	c.compareNodes("servers", urls(c.ours.doc), urls(c.upstream.doc))
+	security := func(sd side) *node {
+		n := newNode()
+		if s := sd.security(nil); s != "" {
+			n.leaves["security"] = s
+		}
+		return n
+	}
+	c.compareNodes("document", security(c.ours), security(c.upstream))
 }
 
 // compareOperation finds the published operation matching one of ours, by method and path or
@@ -185,5 +195,17 @@ func (c *comparer) compareOperation(op Operation) {
 	case theirs.ID != wantID:
 		c.add(prefix+".operationId", wantID, theirs.ID)
 	}
-	c.compareNodes(prefix, c.ours.operationNode(op), c.upstream.operationNode(theirs))
+	a, b := c.ours.operationNode(op), c.upstream.operationNode(theirs)
+	if op.op.Security != nil || theirs.op.Security != nil {
+		for _, s := range []struct {
+			sd side
+			n  *node
+			op *openapi3.Operation
+		}{{c.ours, a, op.op}, {c.upstream, b, theirs.op}} {
+			if security := s.sd.security(s.op); security != "" {
+				s.n.leaves["security"] = security
+			}
+		}
+	}
+	c.compareNodes(prefix, a, b)
 }

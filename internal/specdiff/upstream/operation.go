@@ -9,15 +9,13 @@ import (
 )
 
 // operationNode lays out an operation for comparison: its parameters (with those of its path),
-// request body, responses and security.
+// request body and responses. Its security is added by the comparer, only where it is not the
+// document's.
 func (sd side) operationNode(op Operation) *node {
 	n := newNode()
 	o := op.op
 	if o.Deprecated {
 		n.leaves["deprecated"] = "true"
-	}
-	if security := sd.security(o); security != "" {
-		n.leaves["security"] = security
 	}
 	if o.Servers != nil {
 		for _, server := range *o.Servers {
@@ -159,12 +157,13 @@ func (sd side) addContent(n *node, content openapi3.Content) {
 	}
 }
 
-// security describes the security an operation requires, with the schemes written out (their
-// names differ between documents): alternatives separated by " | ", schemes required together
-// by " + ". It is empty when neither the operation nor the document requires any.
+// security describes the security an operation requires (the document's, for nil), with the
+// schemes written out (their names differ between documents): alternatives separated by " | ",
+// schemes required together by " + ". It is empty when neither the operation nor the document
+// requires any.
 func (sd side) security(op *openapi3.Operation) string {
 	requirements := sd.doc.t.Security
-	if op.Security != nil {
+	if op != nil && op.Security != nil {
 		requirements = *op.Security
 	}
 	var schemes openapi3.SecuritySchemes
