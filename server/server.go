@@ -3,7 +3,8 @@
 // service over a store.Store.
 //
 // A request passes, in order: observe (request id, openai-* headers, access log, panic recovery),
-// authenticate (Bearer key, owner), validate (the request against the spec, body limits), the
+// injectFaults (only with Config.Faults), authenticate (Bearer key, owner), limitRate (only with
+// Config.RateLimit), validate (the request against the spec, body limits), the
 // generated router and strict handler, and the handlers of this package, which call the store.
 // Every error answer is the OpenAI error envelope.
 package server
@@ -51,6 +52,10 @@ type Config struct {
 	// SweepInterval is how often the background sweeper frees the bytes of expired and cancelled
 	// uploads (DefaultSweepInterval when 0; never when negative).
 	SweepInterval time.Duration
+	// RateLimit limits each key's requests and part bytes per minute (no limit when zero).
+	RateLimit RateLimit
+	// Faults injects errors, dropped connections and delays into answers (none when zero).
+	Faults Faults
 }
 
 // Server serves the Uploads API under /v1, and GET /healthz. It is an http.Handler; Close stops its
@@ -64,6 +69,8 @@ type Server struct {
 	maxJSON int64
 	router  routers.Router
 	handler http.Handler
+	limiter *rateLimiter   // nil without a rate limit
+	faults  *faultInjector // nil without faults
 
 	stopSweeper context.CancelFunc
 	sweeperDone chan struct{}
@@ -110,6 +117,17 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("new server: %w", err)
 	}
 	s.router = router
+	if err := cfg.RateLimit.check(); err != nil {
+		return nil, fmt.Errorf("new server: %w", err)
+	}
+	if cfg.RateLimit.enabled() {
+		s.limiter = newRateLimiter(cfg.RateLimit)
+	}
+	if cfg.Faults.enabled() {
+		if s.faults, err = newFaultInjector(context.Background(), cfg.Faults); err != nil {
+			return nil, fmt.Errorf("new server: %w", err)
+		}
+	}
 	s.handler = s.routes()
 
 	interval := cfg.SweepInterval
@@ -152,7 +170,7 @@ func (s *Server) handlerChain(validate bool) http.Handler {
 
 	root := http.NewServeMux()
 	root.HandleFunc("GET /healthz", s.healthz)
-	root.Handle(basePath+"/", s.authenticate(checked))
+	root.Handle(basePath+"/", s.injectFaults(s.authenticate(s.limitRate(checked))))
 	root.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { writeError(w, invalidURL(r)) })
 	return s.observe(refuseUncleanPaths(root))
 }
