@@ -13,9 +13,11 @@ BASE_REF  ?=
 FUZZTIME  ?= 10s
 BENCHSTAT   := $(GO) run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
 BENCH_COUNT ?= 8
+# Tests that move 64 MiB parts, too slow under the race detector: `make test` runs them a second time without it.
+NORACE_TESTS := ^(TestAddPart64MiB|TestPartAllocation)$$
 BENCH_OUT   ?= $(or $(TMPDIR),/tmp)/uploads-bench.txt
 
-.PHONY: all run test conformance generate check-generated lint lint-go lint-spec bench bench-check bench-e2e fuzz ci spec-diff upstream-diff
+.PHONY: all run test conformance generate check-generated lint lint-go lint-spec bench bench-check bench-e2e binary-size fuzz ci spec-diff upstream-diff
 
 all: test
 
@@ -23,9 +25,10 @@ all: test
 run:
 	$(GO) run ./cmd/uploads-server -addr $(ADDR) -data $(DATA)
 
-## test: run every test, with the race detector where cgo is available
+## test: run every test, with the race detector where cgo is available (and the 64 MiB part tests without it)
 test:
 	$(GO) test $(RACE) -count=1 ./...
+	$(if $(RACE),$(GO) test -count=1 -run '$(NORACE_TESTS)' ./server/)
 
 ## conformance: check every exchange in EXCHANGES=DIR (default testdata/exchanges) against the spec; prints each failing file and its violations
 conformance:
@@ -64,6 +67,10 @@ bench:
 bench-check:
 	UPLOADS_BENCH_ASSERT=1 $(GO) test -count=1 -run='^Test(Server)?Targets$$' -v ./bench/ ./server/
 	UPLOADS_BENCH_ASSERT=1 bash scripts/bench-e2e.sh
+
+## binary-size: the size of a five-line client program on this module and on openai-go, and the modules in its go.mod
+binary-size:
+	bash scripts/binary-size.sh
 
 ## bench-e2e: upload a generated 1 GiB file through the built server and client; rate and peak memory of each
 bench-e2e:

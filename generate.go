@@ -6,4 +6,3 @@ package uploads
 //go:generate go tool oapi-codegen -config openapi/codegen-models.yaml openapi/uploads.yaml
 //go:generate go tool oapi-codegen -config openapi/codegen-client.yaml openapi/uploads.yaml
 //go:generate go tool oapi-codegen -config openapi/codegen-server.yaml openapi/uploads.yaml
-//go:generate go tool oapi-codegen -config openapi/codegen-spec.yaml openapi/uploads.yaml
