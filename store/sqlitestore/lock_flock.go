@@ -9,6 +9,9 @@ import (
 	"syscall"
 )
 
+// canLockDir is whether lockDir takes a real lock on this system.
+const canLockDir = true
+
 // lockDir takes an exclusive lock on directory dir, held until the returned file is closed, so
 // that two stores never share one directory: Open's orphan removal would delete the parts the
 // other is writing.

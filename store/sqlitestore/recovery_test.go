@@ -242,8 +242,8 @@ func TestSchemaVersion(t *testing.T) {
 // TestOneStorePerDirectory: a directory in use by an open store cannot be opened again until that
 // store is closed.
 func TestOneStorePerDirectory(t *testing.T) {
-	if lockDirMissing(t) {
-		t.Skip("directory locking is not available on this system")
+	if !canLockDir {
+		t.Skip("directory locking (flock) is not available on this system")
 	}
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -261,17 +261,6 @@ func TestOneStorePerDirectory(t *testing.T) {
 		t.Fatalf("Close: %v", err)
 	}
 	openTemp(t, dir)
-}
-
-// lockDirMissing reports whether lockDir is the no-op of systems without flock.
-func lockDirMissing(t *testing.T) bool {
-	t.Helper()
-	f, _ := lockDir(t.TempDir())
-	if f == nil {
-		return true
-	}
-	f.Close()
-	return false
 }
 
 // TestConnectionSettings: both pools run in WAL mode with foreign keys and a busy timeout, and
