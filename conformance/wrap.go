@@ -25,42 +25,77 @@ func (v *Validator) RoundTripper(next http.RoundTripper, report Report) http.Rou
 		next = http.DefaultTransport
 	}
 	return roundTripperFunc(func(req *http.Request) (*http.Response, error) {
-		route, params, routeErr := v.Route(req)
-		reqErr := routeErr
-		if routeErr == nil {
-			reqErr = v.validateRequest(req, route, params)
+		c := v.roundTrip(next, req, true)
+		if c.requestErr != nil {
+			report(fmt.Errorf("client sent a request that breaks the spec: %w", c.requestErr))
 		}
-		if reqErr != nil {
-			report(fmt.Errorf("client sent a request that breaks the spec: %w", reqErr))
+		switch {
+		case c.err != nil:
+		case c.tooLarge:
+			report(fmt.Errorf("%s %s: JSON response body is over %d bytes", req.Method, req.URL.Path, maxBufferedBody))
+		case c.responseErr != nil:
+			report(fmt.Errorf("server answered with a response that breaks the spec: %w", c.responseErr))
 		}
-		resp, err := next.RoundTrip(req)
-		if err != nil {
-			return resp, err
-		}
-		var body []byte
-		if isJSON(resp.Header.Get("Content-Type")) {
-			body, err = io.ReadAll(io.LimitReader(resp.Body, maxBufferedBody+1))
-			if err != nil {
-				resp.Body.Close()
-				// Hand the failure to the caller as it happened; there is nothing to validate.
-				return nil, err
-			}
-			if len(body) > maxBufferedBody {
-				// Give the caller the whole body, not the part that was read, and check nothing.
-				resp.Body = readCloser{io.MultiReader(bytes.NewReader(body), resp.Body), resp.Body}
-				report(fmt.Errorf("%s %s: JSON response body is over %d bytes", req.Method, req.URL.Path, maxBufferedBody))
-				return resp, nil
-			}
-			resp.Body.Close()
-			resp.Body = io.NopCloser(bytes.NewReader(body))
-		}
-		if routeErr == nil {
-			if err := v.validateResponse(req, route, params, resp.StatusCode, resp.Header, body); err != nil {
-				report(fmt.Errorf("server answered with a response that breaks the spec: %w", err))
-			}
-		}
-		return resp, nil
+		return c.resp, c.err
 	})
+}
+
+// checkedRoundTrip is an exchange sent through next and checked against the spec.
+type checkedRoundTrip struct {
+	resp *http.Response
+	err  error // the transport's own failure, or one reading a JSON response body: the caller's
+	// routed is false when the request matches no operation (then requestErr says so).
+	routed      bool
+	requestErr  error
+	responseErr error
+	tooLarge    bool // the JSON response body was too large to check
+}
+
+// roundTrip sends req through next, checking the request and, when it got one, the response. A JSON
+// response body (at most maxBufferedBody bytes) is read ahead to be checked, then handed to the
+// caller whole; a larger one is handed on unchecked. A request that matches no operation is a
+// violation with unrouted set, else it is sent on unchecked.
+func (v *Validator) roundTrip(next http.RoundTripper, req *http.Request, unrouted bool) checkedRoundTrip {
+	var c checkedRoundTrip
+	route, params, err := v.Route(req)
+	c.routed = err == nil
+	switch {
+	case c.routed:
+		c.requestErr = v.validateRequest(req, route, params)
+	case unrouted:
+		c.requestErr = err
+	default:
+		c.resp, c.err = next.RoundTrip(req)
+		return c
+	}
+	resp, err := next.RoundTrip(req)
+	if err != nil {
+		c.resp, c.err = resp, err
+		return c
+	}
+	c.resp = resp
+	var body []byte
+	if isJSON(resp.Header.Get("Content-Type")) {
+		body, err = io.ReadAll(io.LimitReader(resp.Body, maxBufferedBody+1))
+		if err != nil {
+			resp.Body.Close()
+			// Hand the failure to the caller as it happened; there is nothing to validate.
+			c.resp, c.err = nil, err
+			return c
+		}
+		if len(body) > maxBufferedBody {
+			// Give the caller the whole body, not the part that was read, and check nothing.
+			resp.Body = readCloser{io.MultiReader(bytes.NewReader(body), resp.Body), resp.Body}
+			c.tooLarge = true
+			return c
+		}
+		resp.Body.Close()
+		resp.Body = io.NopCloser(bytes.NewReader(body))
+	}
+	if c.routed {
+		c.responseErr = v.validateResponse(req, route, params, resp.StatusCode, resp.Header, body)
+	}
+	return c
 }
 
 // readCloser reads from one reader and closes another.
