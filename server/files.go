@@ -11,41 +11,28 @@ import (
 
 // RetrieveFile returns a File of the request's key.
 func (s *Server) RetrieveFile(ctx context.Context, req gen.RetrieveFileRequestObject) (gen.RetrieveFileResponseObject, error) {
-	f, err := s.liveFile(ctx, req.FileID)
+	f, err := s.store.GetFile(ctx, owner(ctx), req.FileID, s.now().Unix())
 	if err != nil {
-		return nil, err
+		return nil, fileError(err, req.FileID, "retrieve file")
 	}
 	return gen.RetrieveFile200JSONResponse(fileJSON(f)), nil
 }
 
 // DownloadFile streams the content of a File of the request's key, with its Content-Length.
 func (s *Server) DownloadFile(ctx context.Context, req gen.DownloadFileRequestObject) (gen.DownloadFileResponseObject, error) {
-	if _, err := s.liveFile(ctx, req.FileID); err != nil {
-		return nil, err
-	}
-	body, size, err := s.store.OpenFile(ctx, owner(ctx), req.FileID)
+	f, body, err := s.store.OpenFile(ctx, owner(ctx), req.FileID, s.now().Unix())
 	if err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return nil, fileNotFound(req.FileID)
-		}
-		return nil, fmt.Errorf("open file %s: %w", req.FileID, err)
+		return nil, fileError(err, req.FileID, "open file")
 	}
 	// The generated response closes body once it is sent.
-	return gen.DownloadFile200ApplicationOctetStreamResponse{Body: body, ContentLength: size}, nil
+	return gen.DownloadFile200ApplicationOctetStreamResponse{Body: body, ContentLength: f.Bytes}, nil
 }
 
-// liveFile returns a File of the request's key that has not expired. The live service deletes a
-// file when its expires_at passes; here it stays stored but is no longer found.
-func (s *Server) liveFile(ctx context.Context, fileID string) (store.File, error) {
-	f, err := s.store.GetFile(ctx, owner(ctx), fileID)
-	if err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return store.File{}, fileNotFound(fileID)
-		}
-		return store.File{}, fmt.Errorf("retrieve file %s: %w", fileID, err)
+// fileError is the answer for an error of the store about a File: a File of another key, or one
+// whose expires_at passed (the live service deletes it then), is not found.
+func fileError(err error, fileID, doing string) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return fileNotFound(fileID)
 	}
-	if f.ExpiresAt != nil && s.now().Unix() >= *f.ExpiresAt {
-		return store.File{}, fileNotFound(fileID)
-	}
-	return f, nil
+	return fmt.Errorf("%s %s: %w", doing, fileID, err)
 }

@@ -9,7 +9,6 @@ import (
 	"net/http"
 
 	"github.com/uploadkit/uploads/gen"
-	"github.com/uploadkit/uploads/store"
 )
 
 // Errors in the form of an addUploadPart request.
@@ -22,28 +21,12 @@ var (
 
 // AddUploadPart streams the form's one data field into the store as a new part. The bytes go
 // from the connection to the store as they arrive and are never held whole in memory; a part over
-// the limit is refused once limit+1 bytes were read.
+// the limit is refused once limit+1 bytes were read. The form is read only when the store reads
+// the part, which it does after checking the upload: a part for an upload that cannot take one is
+// refused before a byte of the body is read.
 func (s *Server) AddUploadPart(ctx context.Context, req gen.AddUploadPartRequestObject) (gen.AddUploadPartResponseObject, error) {
-	who := owner(ctx)
-	now := s.now().Unix()
-
-	// Refuse early, before reading up to 64 MiB, when the upload cannot take a part. The store
-	// checks again when it records the part: the state may change meanwhile.
-	u, err := s.store.GetUpload(ctx, who, req.UploadID)
-	if err != nil {
-		return nil, s.fromStore(err, req.UploadID, "add a part to upload")
-	}
-	if st := u.StatusAt(now); st != store.StatusPending {
-		return nil, stateError(&store.StateError{UploadID: u.ID, Status: st, Op: "add a part to"})
-	}
-
 	form := &partForm{mr: req.Body}
-	data, err := form.data()
-	if err != nil {
-		return nil, s.formError(err)
-	}
-	p := store.Part{ID: newPartID(), UploadID: req.UploadID, CreatedAt: now}
-	p, err = s.store.AddPart(ctx, who, req.UploadID, p, data, s.maxPart, now)
+	p, err := s.store.AddPart(ctx, owner(ctx), req.UploadID, newPartID(), form, s.maxPart, s.now().Unix())
 	if err != nil {
 		// A fault of the form, found while the store read it, explains the failure better than
 		// whatever the store made of it.
@@ -75,19 +58,19 @@ func (s *Server) formError(err error) error {
 	return fmt.Errorf("read the part's form: %w", err)
 }
 
-// partForm reads the form of an addUploadPart request: fields other than data are skipped, and
-// exactly one data field must be present.
+// partForm reads the data field of the form of an addUploadPart request: fields other than data
+// are skipped, and exactly one data field must be present. At the end of the data, it checks the
+// rest of the form before it reports io.EOF, so a second data field fails the read and the store
+// records nothing.
 type partForm struct {
 	mr   *multipart.Reader
-	part *multipart.Part // the data field
-	done bool            // the rest of the form was checked
-	err  error           // what was wrong with the form, found after data
+	part *multipart.Part // the data field, once found
+	done bool            // the form was read to its end, or failed
+	err  error           // what was wrong with the form
 }
 
-// data moves to the data field and returns a reader of its bytes. At the end of them, the reader
-// checks the rest of the form before it reports io.EOF, so a second data field fails the read and
-// the store records nothing.
-func (f *partForm) data() (io.Reader, error) {
+// data moves to the data field.
+func (f *partForm) data() (*multipart.Part, error) {
 	if f.mr == nil {
 		return nil, errNoData
 	}
@@ -100,8 +83,7 @@ func (f *partForm) data() (io.Reader, error) {
 			return nil, formReadError(err)
 		}
 		if p.FormName() == "data" {
-			f.part = p
-			return f, nil
+			return p, nil
 		}
 		if _, err := io.Copy(io.Discard, p); err != nil {
 			return nil, formReadError(err)
@@ -109,13 +91,21 @@ func (f *partForm) data() (io.Reader, error) {
 	}
 }
 
-// Read reads the data field.
+// Read reads the data field, finding it first.
 func (f *partForm) Read(b []byte) (int, error) {
 	if f.done {
 		if f.err != nil {
 			return 0, f.err
 		}
 		return 0, io.EOF
+	}
+	if f.part == nil {
+		p, err := f.data()
+		if err != nil {
+			f.done, f.err = true, err
+			return 0, err
+		}
+		f.part = p
 	}
 	n, err := f.part.Read(b)
 	if errors.Is(err, io.EOF) {

@@ -55,7 +55,7 @@ func (s *Server) CreateUpload(ctx context.Context, req gen.CreateUploadRequestOb
 	if err := s.store.CreateUpload(ctx, u); err != nil {
 		return nil, fmt.Errorf("create upload: %w", err)
 	}
-	return gen.CreateUpload200JSONResponse(uploadJSON(u, nil, now)), nil
+	return gen.CreateUpload200JSONResponse(uploadJSON(u, nil)), nil
 }
 
 // checkCreate repeats the checks of the spec that matter to the store, so that a handler never
@@ -93,38 +93,27 @@ func (s *Server) CompleteUpload(ctx context.Context, req gen.CompleteUploadReque
 	if req.Body == nil {
 		return nil, badRequest("", "", parseErrorMessage)
 	}
-	who := owner(ctx)
-	// The upload is read first only for expires_after, which never changes after create; whether
-	// it may be completed is decided by the store, atomically.
-	u, err := s.store.GetUpload(ctx, who, req.UploadID)
-	if err != nil {
-		return nil, s.fromStore(err, req.UploadID, "complete upload")
-	}
-	now := s.now().Unix()
-	f := store.File{ID: newFileID(), CreatedAt: now}
-	if u.FileExpiresAfter > 0 {
-		at := now + u.FileExpiresAfter
-		f.ExpiresAt = &at
-	}
 	var md5Hex string
 	if req.Body.MD5 != nil {
 		md5Hex = strings.ToLower(*req.Body.MD5)
 	}
-	u, f, err = s.store.Complete(ctx, who, req.UploadID, req.Body.PartIDs, md5Hex, f, now)
+	// Whether the upload may be completed, and when its File expires (expires_after, given at
+	// create), the store decides and knows.
+	now := s.now().Unix()
+	u, f, err := s.store.Complete(ctx, owner(ctx), req.UploadID, req.Body.PartIDs, md5Hex, newFileID(), now)
 	if err != nil {
 		return nil, s.fromStore(err, req.UploadID, "complete upload")
 	}
-	return gen.CompleteUpload200JSONResponse(uploadJSON(u, &f, now)), nil
+	return gen.CompleteUpload200JSONResponse(uploadJSON(u, &f)), nil
 }
 
 // CancelUpload turns a pending upload into a cancelled one.
 func (s *Server) CancelUpload(ctx context.Context, req gen.CancelUploadRequestObject) (gen.CancelUploadResponseObject, error) {
-	now := s.now().Unix()
-	u, err := s.store.Cancel(ctx, owner(ctx), req.UploadID, now)
+	u, err := s.store.Cancel(ctx, owner(ctx), req.UploadID, s.now().Unix())
 	if err != nil {
 		return nil, s.fromStore(err, req.UploadID, "cancel upload")
 	}
-	return gen.CancelUpload200JSONResponse(uploadJSON(u, nil, now)), nil
+	return gen.CancelUpload200JSONResponse(uploadJSON(u, nil)), nil
 }
 
 // fromStore turns an error of the store into the answer for it, or, when the store failed in a
@@ -139,9 +128,9 @@ func (s *Server) fromStore(err error, uploadID, doing string) error {
 	return fmt.Errorf("%s %s: %w", doing, uploadID, err)
 }
 
-// uploadJSON is the API form of u at Unix time now. The file key is left out unless the upload
-// completed, as the live service does.
-func uploadJSON(u store.Upload, f *store.File, now int64) gen.Upload {
+// uploadJSON is the API form of u, with the status the store reported. The file key is left out
+// unless the upload completed, as the live service does.
+func uploadJSON(u store.Upload, f *store.File) gen.Upload {
 	out := gen.Upload{
 		ID:        u.ID,
 		Object:    gen.UploadObjectUpload,
@@ -150,7 +139,7 @@ func uploadJSON(u store.Upload, f *store.File, now int64) gen.Upload {
 		ExpiresAt: u.ExpiresAt,
 		Filename:  u.Filename,
 		Purpose:   u.Purpose,
-		Status:    gen.UploadStatus(u.StatusAt(now)),
+		Status:    gen.UploadStatus(u.Status),
 	}
 	if f != nil && u.Status == store.StatusCompleted {
 		fj := fileJSON(*f)

@@ -18,8 +18,8 @@ import (
 	"io"
 )
 
-// Status is the stored status of an upload. Expiry is not stored: an upload whose ExpiresAt has
-// passed while it was pending reads as StatusExpired (see Upload.StatusAt).
+// Status is the status of an upload. Expiry is not stored: a store reports an upload that expired
+// while it was pending (its ExpiresAt passed, or a sweep released its parts) as StatusExpired.
 type Status string
 
 // The statuses of an upload.
@@ -40,19 +40,14 @@ type Upload struct {
 	Bytes     int64 // the total size declared at create
 	CreatedAt int64 // Unix seconds
 	ExpiresAt int64 // Unix seconds; CreatedAt + 3600
-	// FileExpiresAfter is expires_after.seconds from create, or 0 when not given.
+	// FileExpiresAfter is how many seconds after its creation the File of this upload expires, or
+	// 0 when it never does. Complete derives the File's ExpiresAt from it.
 	FileExpiresAfter int64
-	Status           Status // never StatusExpired in storage
-	FileID           string // set when completed
-}
-
-// StatusAt is the status the upload has at Unix time now: a pending upload past its ExpiresAt is
-// expired.
-func (u Upload) StatusAt(now int64) Status {
-	if u.Status == StatusPending && now >= u.ExpiresAt {
-		return StatusExpired
-	}
-	return u.Status
+	// Status is the status at the time given to the method that returned the upload: a store
+	// reports StatusExpired, which it never stores, for a pending upload past ExpiresAt or whose
+	// parts were released. CreateUpload takes a pending one.
+	Status Status
+	FileID string // set when completed
 }
 
 // Part is one stored part of an upload.
@@ -78,41 +73,45 @@ type File struct {
 
 // Store keeps uploads, their parts and the files they produce. Implementations are safe for
 // concurrent use. Every method that takes an owner treats an object of another owner as absent
-// (ErrNotFound). Times are Unix seconds passed in by the caller, so tests control the clock. Ids
-// are chosen by the caller, unique, at most 128 characters of ASCII letters, digits, '-' and '_'
-// (as the API's own are), so a store may use them in file and object names and refuse others.
+// (ErrNotFound). Times are Unix seconds passed in by the caller as now, so tests control the
+// clock; a store decides what now means for an object (expired or not) and reports the outcome.
+// Ids are chosen by the caller, unique, at most 128 characters of ASCII letters, digits, '-' and
+// '_' (as the API's own are), so a store may use them in file and object names and refuse others.
 type Store interface {
 	// CreateUpload records a new pending upload. u is complete: ids and times are set by the caller.
 	CreateUpload(ctx context.Context, u Upload) error
 
-	// GetUpload returns an upload of owner, or ErrNotFound.
-	GetUpload(ctx context.Context, owner, uploadID string) (Upload, error)
+	// GetUpload returns an upload of owner, with its status at now, or ErrNotFound.
+	GetUpload(ctx context.Context, owner, uploadID string, now int64) (Upload, error)
 
-	// AddPart streams data into storage as a new part with the given id and creation time, reading
-	// at most maxSize bytes: if data holds more, it fails with ErrPartTooLarge after reading
-	// maxSize+1 bytes, and records nothing. The part is recorded only once its bytes are durable,
-	// and only if the upload is then pending and not expired at now (else *StateError). A failed
-	// or interrupted AddPart leaves nothing behind.
-	AddPart(ctx context.Context, owner, uploadID string, p Part, data io.Reader, maxSize, now int64) (Part, error)
+	// AddPart streams data into storage as part partID of the upload, created at now, reading at
+	// most maxSize bytes: if data holds more, it fails with ErrPartTooLarge after reading
+	// maxSize+1 bytes, and records nothing. The upload is checked before the first byte is read,
+	// and the part is recorded only once its bytes are durable, and only if the upload is then
+	// still pending at now (else *StateError). A failed or interrupted AddPart leaves nothing
+	// behind.
+	AddPart(ctx context.Context, owner, uploadID, partID string, data io.Reader, maxSize, now int64) (Part, error)
 
-	// Complete turns a pending, unexpired upload into a completed one with file f (f.ID,
-	// f.CreatedAt and f.ExpiresAt set by the caller; the store fills in the rest from the upload).
-	// It checks, in this order: the upload exists (ErrNotFound), is pending and not expired
-	// (*StateError), partIDs is non-empty (ErrNoParts), has no duplicate (*PartError with
-	// ErrDuplicatePart), names only parts of this upload (*PartError with ErrUnknownPart), the
-	// parts add up to the declared size (*SizeError), and, when md5Hex is not empty, that the MD5
-	// of the parts in order equals it (*ChecksumError). Either all of it happens or nothing does.
-	Complete(ctx context.Context, owner, uploadID string, partIDs []string, md5Hex string, f File, now int64) (Upload, File, error)
+	// Complete turns a pending upload into a completed one whose File, fileID, is created at now
+	// and expires FileExpiresAfter seconds later (never, when that is 0); the store fills in the
+	// rest of the File from the upload. It checks, in this order: the upload exists
+	// (ErrNotFound), is pending at now (*StateError), partIDs is non-empty (ErrNoParts), has no
+	// duplicate (*PartError with ErrDuplicatePart), names only parts of this upload (*PartError
+	// with ErrUnknownPart), the parts add up to the declared size (*SizeError), and, when md5Hex
+	// is not empty, that the MD5 of the parts in order equals it (*ChecksumError). Either all of
+	// it happens or nothing does.
+	Complete(ctx context.Context, owner, uploadID string, partIDs []string, md5Hex, fileID string, now int64) (Upload, File, error)
 
-	// Cancel turns a pending, unexpired upload into a cancelled one (else ErrNotFound or
+	// Cancel turns an upload pending at now into a cancelled one (else ErrNotFound or
 	// *StateError) and releases its parts' bytes.
 	Cancel(ctx context.Context, owner, uploadID string, now int64) (Upload, error)
 
-	// GetFile returns a file of owner, or ErrNotFound.
-	GetFile(ctx context.Context, owner, fileID string) (File, error)
+	// GetFile returns a file of owner that has not expired at now, or ErrNotFound.
+	GetFile(ctx context.Context, owner, fileID string, now int64) (File, error)
 
-	// OpenFile returns the content of a file of owner, and its size. The caller closes it.
-	OpenFile(ctx context.Context, owner, fileID string) (io.ReadCloser, int64, error)
+	// OpenFile returns a file of owner that has not expired at now, and its content (File.Bytes
+	// long), or ErrNotFound. The caller closes the content.
+	OpenFile(ctx context.Context, owner, fileID string, now int64) (File, io.ReadCloser, error)
 
 	// SweepExpired releases the part bytes of uploads that expired (pending past ExpiresAt) or were
 	// cancelled, and reports how many uploads it swept. Their metadata stays, so they still read as

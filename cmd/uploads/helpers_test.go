@@ -109,7 +109,7 @@ func (ts *testServer) uploadStatus(t *testing.T, uploadID string) store.Status {
 	if !ok {
 		t.Fatalf("upload %s was never created", uploadID)
 	}
-	up, err := ts.store.GetUpload(context.Background(), owner.(string), uploadID)
+	up, err := ts.store.GetUpload(context.Background(), owner.(string), uploadID, time.Now().Unix())
 	if err != nil {
 		t.Fatalf("read upload %s from the store: %v", uploadID, err)
 	}

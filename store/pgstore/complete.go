@@ -28,8 +28,8 @@ type storedPart struct {
 // row, it checks again everything but the MD5 (parts cannot change while the upload stays
 // pending) and records the file. A cancel racing on another replica either took the lock first,
 // and this fails with a *store.StateError, or waits and then finds the upload completed.
-func (s *Store) Complete(ctx context.Context, owner, uploadID string, partIDs []string, md5Hex string, f store.File, now int64) (store.Upload, store.File, error) {
-	u, parts, err := s.checkCompletion(ctx, s.db, owner, uploadID, partIDs, now, noLock)
+func (s *Store) Complete(ctx context.Context, owner, uploadID string, partIDs []string, md5Hex, fileID string, now int64) (store.Upload, store.File, error) {
+	_, parts, err := s.checkCompletion(ctx, s.db, owner, uploadID, partIDs, now, noLock)
 	if err != nil {
 		return store.Upload{}, store.File{}, err
 	}
@@ -54,10 +54,11 @@ func (s *Store) Complete(ctx context.Context, owner, uploadID string, partIDs []
 		return store.Upload{}, store.File{}, fmt.Errorf("complete upload %s: %w", uploadID, err)
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
-	if u, _, err = s.checkCompletion(ctx, tx, owner, uploadID, partIDs, now, updateLock); err != nil {
+	u, _, err := s.checkCompletion(ctx, tx, owner, uploadID, partIDs, now, updateLock)
+	if err != nil {
 		return store.Upload{}, store.File{}, err
 	}
-	f.Owner, f.UploadID, f.Filename, f.Purpose, f.Bytes = u.Owner, u.ID, u.Filename, u.Purpose, u.Bytes
+	f := u.NewFile(fileID, now)
 	if _, err := tx.Exec(ctx, `INSERT INTO files (id, owner, upload_id, filename, purpose, bytes, created_at, expires_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
 		f.ID, f.Owner, f.UploadID, f.Filename, f.Purpose, f.Bytes, f.CreatedAt, f.ExpiresAt); err != nil {

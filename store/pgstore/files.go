@@ -12,11 +12,11 @@ import (
 	"github.com/uploadkit/uploads/store"
 )
 
-// GetFile returns a file of owner, or store.ErrNotFound.
-func (s *Store) GetFile(ctx context.Context, owner, fileID string) (store.File, error) {
+// GetFile returns a file of owner that has not expired at now, or store.ErrNotFound.
+func (s *Store) GetFile(ctx context.Context, owner, fileID string, now int64) (store.File, error) {
 	var f store.File
 	err := s.db.QueryRow(ctx, `SELECT id, owner, upload_id, filename, purpose, bytes, created_at, expires_at
-		FROM files WHERE id = $1 AND owner = $2`, fileID, owner).Scan(
+		FROM files WHERE id = $1 AND owner = $2 AND (expires_at IS NULL OR expires_at > $3)`, fileID, owner, now).Scan(
 		&f.ID, &f.Owner, &f.UploadID, &f.Filename, &f.Purpose, &f.Bytes, &f.CreatedAt, &f.ExpiresAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return store.File{}, fmt.Errorf("get file %s: %w", fileID, store.ErrNotFound)
@@ -27,30 +27,30 @@ func (s *Store) GetFile(ctx context.Context, owner, fileID string) (store.File, 
 	return f, nil
 }
 
-// OpenFile returns the content of a file of owner and its size: its parts' objects, streamed one
-// after the other. Each object is requested only when the reader reaches it.
-func (s *Store) OpenFile(ctx context.Context, owner, fileID string) (io.ReadCloser, int64, error) {
-	f, err := s.GetFile(ctx, owner, fileID)
+// OpenFile returns a file of owner that has not expired at now, and its content: its parts'
+// objects, streamed one after the other. Each object is requested only when the reader reaches it.
+func (s *Store) OpenFile(ctx context.Context, owner, fileID string, now int64) (store.File, io.ReadCloser, error) {
+	f, err := s.GetFile(ctx, owner, fileID, now)
 	if err != nil {
-		return nil, 0, fmt.Errorf("open file: %w", err)
+		return store.File{}, nil, fmt.Errorf("open file: %w", err)
 	}
 	rows, err := s.db.Query(ctx, `SELECT p.id, p.size, p.object_key FROM file_parts fp
 		JOIN parts p ON p.id = fp.part_id WHERE fp.file_id = $1 ORDER BY fp.seq`, fileID)
 	if err != nil {
-		return nil, 0, fmt.Errorf("open file %s: %w", fileID, err)
+		return store.File{}, nil, fmt.Errorf("open file %s: %w", fileID, err)
 	}
 	parts, err := pgx.CollectRows(rows, pgx.RowToStructByPos[storedPart])
 	if err != nil {
-		return nil, 0, fmt.Errorf("open file %s: %w", fileID, err)
+		return store.File{}, nil, fmt.Errorf("open file %s: %w", fileID, err)
 	}
 	var total int64
 	for _, p := range parts {
 		total += p.Size
 	}
 	if total != f.Bytes {
-		return nil, 0, fmt.Errorf("open file %s: its parts hold %d bytes, not %d", fileID, total, f.Bytes)
+		return store.File{}, nil, fmt.Errorf("open file %s: its parts hold %d bytes, not %d", fileID, total, f.Bytes)
 	}
-	return s.newPartsReader(ctx, parts), total, nil
+	return f, s.newPartsReader(ctx, parts), nil
 }
 
 // partsReader reads the objects of parts one after the other, checking that each holds the size

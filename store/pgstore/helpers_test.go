@@ -42,7 +42,7 @@ func createUpload(t *testing.T, s store.Store, size int64) store.Upload {
 // addPart adds data as a part of upload uploadID at t0.
 func addPart(t *testing.T, s store.Store, uploadID string, data []byte, maxSize int64) store.Part {
 	t.Helper()
-	p, err := s.AddPart(context.Background(), owner, uploadID, store.Part{ID: newPartID(), CreatedAt: t0},
+	p, err := s.AddPart(context.Background(), owner, uploadID, newPartID(),
 		bytes.NewReader(data), maxSize, t0)
 	if err != nil {
 		t.Fatalf("AddPart: %v", err)
@@ -53,7 +53,7 @@ func addPart(t *testing.T, s store.Store, uploadID string, data []byte, maxSize 
 // complete completes upload uploadID with partIDs at t0.
 func complete(t *testing.T, s store.Store, uploadID string, partIDs []string, md5Hex string) store.File {
 	t.Helper()
-	_, f, err := s.Complete(context.Background(), owner, uploadID, partIDs, md5Hex, store.File{ID: newFileID(), CreatedAt: t0}, t0)
+	_, f, err := s.Complete(context.Background(), owner, uploadID, partIDs, md5Hex, newFileID(), t0)
 	if err != nil {
 		t.Fatalf("Complete: %v", err)
 	}
@@ -63,10 +63,11 @@ func complete(t *testing.T, s store.Store, uploadID string, partIDs []string, md
 // readFile reads the whole content of file fileID.
 func readFile(t *testing.T, s store.Store, fileID string) []byte {
 	t.Helper()
-	r, size, err := s.OpenFile(context.Background(), owner, fileID)
+	f, r, err := s.OpenFile(context.Background(), owner, fileID, t0)
 	if err != nil {
 		t.Fatalf("OpenFile: %v", err)
 	}
+	size := f.Bytes
 	defer r.Close()
 	data, err := io.ReadAll(r)
 	if err != nil {

@@ -21,32 +21,32 @@ const cleanupTimeout = 30 * time.Second
 // the upload's row, in the transaction that records the part (so a part never lands on an upload
 // that was completed, cancelled or swept meanwhile, on this replica or another). The object is
 // written outside any transaction, so many parts of one upload can be written at once.
-func (s *Store) AddPart(ctx context.Context, owner, uploadID string, p store.Part, data io.Reader, maxSize, now int64) (store.Part, error) {
+func (s *Store) AddPart(ctx context.Context, owner, uploadID, partID string, data io.Reader, maxSize, now int64) (store.Part, error) {
 	const op = "add a part to"
-	if !record.ValidID(p.ID) {
-		return store.Part{}, fmt.Errorf("add part %q: the id may hold only letters, digits, '-' and '_'", p.ID)
+	if !record.ValidID(partID) {
+		return store.Part{}, fmt.Errorf("add part %q: the id may hold only letters, digits, '-' and '_'", partID)
 	}
 	if maxSize < 0 {
-		return store.Part{}, fmt.Errorf("add part %s: negative maximum size %d", p.ID, maxSize)
+		return store.Part{}, fmt.Errorf("add part %s: negative maximum size %d", partID, maxSize)
 	}
 	u, err := loadUpload(ctx, s.db, owner, uploadID, noLock)
 	if err != nil {
-		return store.Part{}, fmt.Errorf("add part %s: %w", p.ID, err)
+		return store.Part{}, fmt.Errorf("add part %s: %w", partID, err)
 	}
 	if err := u.StateError(op, now); err != nil {
 		return store.Part{}, err
 	}
 
-	key := s.partKey(uploadID, p.ID)
+	key := s.partKey(uploadID, partID)
 	if _, err := s.db.Exec(ctx, `INSERT INTO part_writes (object_key, upload_id, started_at) VALUES ($1, $2, $3)`,
 		key, uploadID, now); err != nil {
-		return store.Part{}, fmt.Errorf("add part %s to upload %s: note the object being written: %w", p.ID, uploadID, err)
+		return store.Part{}, fmt.Errorf("add part %s to upload %s: note the object being written: %w", partID, uploadID, err)
 	}
 	size, err := s.putPart(ctx, key, data, maxSize)
 	if err != nil {
 		s.dropUnrecordedPart(ctx, key)
 		if errors.Is(err, errTooLarge) {
-			return store.Part{}, fmt.Errorf("add part %s to upload %s: %w (more than %d bytes)", p.ID, uploadID, store.ErrPartTooLarge, maxSize)
+			return store.Part{}, fmt.Errorf("add part %s to upload %s: %w (more than %d bytes)", partID, uploadID, store.ErrPartTooLarge, maxSize)
 		}
 		// The upload may have been cancelled or completed meanwhile: say so rather than
 		// report a broken stream.
@@ -55,19 +55,19 @@ func (s *Store) AddPart(ctx context.Context, owner, uploadID string, p store.Par
 				return store.Part{}, serr
 			}
 		}
-		return store.Part{}, fmt.Errorf("add part %s to upload %s: %w", p.ID, uploadID, err)
+		return store.Part{}, fmt.Errorf("add part %s to upload %s: %w", partID, uploadID, err)
 	}
 
-	if err := s.recordPart(ctx, owner, uploadID, p.ID, key, size, p.CreatedAt, now); err != nil {
+	if err := s.recordPart(ctx, owner, uploadID, partID, key, size, now); err != nil {
 		s.dropUnrecordedPart(ctx, key)
 		return store.Part{}, err
 	}
-	return store.Part{ID: p.ID, UploadID: uploadID, Size: size, CreatedAt: p.CreatedAt}, nil
+	return store.Part{ID: partID, UploadID: uploadID, Size: size, CreatedAt: now}, nil
 }
 
-// recordPart records a part whose bytes are in the bucket, if the upload is still pending,
-// unexpired at now, and its bytes not released.
-func (s *Store) recordPart(ctx context.Context, owner, uploadID, partID, key string, size, createdAt, now int64) error {
+// recordPart records a part whose bytes are in the bucket, created at now, if the upload is still
+// pending, unexpired at now, and its bytes not released.
+func (s *Store) recordPart(ctx context.Context, owner, uploadID, partID, key string, size, now int64) error {
 	tx, err := s.db.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("record part %s: %w", partID, err)
@@ -81,7 +81,7 @@ func (s *Store) recordPart(ctx context.Context, owner, uploadID, partID, key str
 		return err
 	}
 	if _, err := tx.Exec(ctx, `INSERT INTO parts (id, upload_id, size, created_at, object_key) VALUES ($1, $2, $3, $4, $5)`,
-		partID, uploadID, size, createdAt, key); err != nil {
+		partID, uploadID, size, now, key); err != nil {
 		return fmt.Errorf("record part %s: %w", partID, err)
 	}
 	// The note must still be there: a sweeper that took it is deleting the object.

@@ -27,7 +27,7 @@ func TestCancelCompleteRaceAcrossStores(t *testing.T) {
 		start := make(chan struct{})
 		wg.Go(func() {
 			<-start
-			_, _, completeErr = a.Complete(ctx, owner, u.ID, []string{p.ID}, "", store.File{ID: newFileID(), CreatedAt: t0}, t0)
+			_, _, completeErr = a.Complete(ctx, owner, u.ID, []string{p.ID}, "", newFileID(), t0)
 		})
 		wg.Go(func() {
 			<-start
@@ -53,7 +53,7 @@ func TestCancelCompleteRaceAcrossStores(t *testing.T) {
 			t.Errorf("upload %s: loser's error %v, want a StateError saying %s", u.ID, loserErr, winner)
 		}
 		for name, s := range map[string]store.Store{"a": a, "b": b} {
-			got, err := s.GetUpload(ctx, owner, u.ID)
+			got, err := s.GetUpload(ctx, owner, u.ID, t0)
 			if err != nil || got.Status != winner {
 				t.Errorf("upload %s on store %s: %s, %v; want %s", u.ID, name, got.Status, err, winner)
 			}

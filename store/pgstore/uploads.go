@@ -56,11 +56,11 @@ func (s *Store) CreateUpload(ctx context.Context, u store.Upload) error {
 	return nil
 }
 
-// GetUpload returns an upload of owner, or store.ErrNotFound.
-func (s *Store) GetUpload(ctx context.Context, owner, uploadID string) (store.Upload, error) {
+// GetUpload returns an upload of owner with its status at now, or store.ErrNotFound.
+func (s *Store) GetUpload(ctx context.Context, owner, uploadID string, now int64) (store.Upload, error) {
 	u, err := loadUpload(ctx, s.db, owner, uploadID, noLock)
 	if err != nil {
 		return store.Upload{}, fmt.Errorf("get upload: %w", err)
 	}
-	return u.Upload, nil
+	return u.At(now), nil
 }

@@ -30,7 +30,7 @@ func BenchmarkComplete(b *testing.B) {
 					b.StopTimer()
 					uploadID, partIDs := benchUpload(b, s, size, parts)
 					b.StartTimer()
-					_, f, err := s.Complete(ctx, owner, uploadID, partIDs, "", store.File{ID: randomID("file-"), CreatedAt: t0}, t0)
+					_, f, err := s.Complete(ctx, owner, uploadID, partIDs, "", randomID("file-"), t0)
 					if err != nil {
 						b.Fatal(err)
 					}
@@ -53,7 +53,7 @@ func benchUpload(b *testing.B, s *Store, size int64, n int) (string, []string) {
 	}
 	ids := make([]string, n)
 	for i := range ids {
-		p, err := s.AddPart(context.Background(), owner, u.ID, store.Part{ID: randomID("part_"), CreatedAt: t0},
+		p, err := s.AddPart(context.Background(), owner, u.ID, randomID("part_"),
 			io.LimitReader(&pattern{}, size/int64(n)), size, t0)
 		if err != nil {
 			b.Fatal(err)
@@ -67,7 +67,7 @@ func benchUpload(b *testing.B, s *Store, size int64, n int) (string, []string) {
 // copy would.
 func copyFile(b *testing.B, s *Store, fileID, path string) {
 	b.Helper()
-	rc, _, err := s.OpenFile(context.Background(), owner, fileID)
+	_, rc, err := s.OpenFile(context.Background(), owner, fileID, t0)
 	if err != nil {
 		b.Fatal(err)
 	}

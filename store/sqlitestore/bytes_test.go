@@ -107,13 +107,13 @@ func TestDamagedPartFailsRead(t *testing.T) {
 			} else if err := os.WriteFile(path, []byte(tc.content), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			rc, size, err := s.OpenFile(context.Background(), owner, f.ID)
+			got, rc, err := s.OpenFile(context.Background(), owner, f.ID, t0)
 			if err != nil {
 				t.Fatalf("OpenFile: %v", err)
 			}
 			defer rc.Close()
-			if size != 8 {
-				t.Errorf("size = %d, want the recorded 8", size)
+			if got.Bytes != 8 {
+				t.Errorf("size = %d, want the recorded 8", got.Bytes)
 			}
 			b, err := io.ReadAll(rc)
 			if err == nil {

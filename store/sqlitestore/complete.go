@@ -22,7 +22,7 @@ import (
 // The MD5, when asked for, is computed before the transaction by streaming the parts: recorded
 // parts never change, and the transaction completes the upload only if it is still pending, so a
 // cancel that wins meanwhile makes this Complete fail with *store.StateError.
-func (s *Store) Complete(ctx context.Context, owner, uploadID string, partIDs []string, md5Hex string, f store.File, now int64) (store.Upload, store.File, error) {
+func (s *Store) Complete(ctx context.Context, owner, uploadID string, partIDs []string, md5Hex, fileID string, now int64) (store.Upload, store.File, error) {
 	const op = "complete"
 	u, segs, err := s.checkComplete(ctx, owner, uploadID, partIDs, now)
 	if err != nil {
@@ -44,7 +44,7 @@ func (s *Store) Complete(ctx context.Context, owner, uploadID string, partIDs []
 		}
 	}
 
-	f.Owner, f.UploadID, f.Filename, f.Purpose, f.Bytes = u.Owner, u.ID, u.Filename, u.Purpose, u.Bytes
+	f := u.NewFile(fileID, now)
 	unlisted, err := s.commitComplete(ctx, u.Upload, partIDs, f, now)
 	if err != nil {
 		return store.Upload{}, store.File{}, err

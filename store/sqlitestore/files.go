@@ -10,27 +10,27 @@ import (
 	"github.com/uploadkit/uploads/store"
 )
 
-// GetFile returns a file of owner, or store.ErrNotFound.
-func (s *Store) GetFile(ctx context.Context, owner, fileID string) (store.File, error) {
-	f, err := loadFile(ctx, s.read, owner, fileID)
+// GetFile returns a file of owner that has not expired at now, or store.ErrNotFound.
+func (s *Store) GetFile(ctx context.Context, owner, fileID string, now int64) (store.File, error) {
+	f, err := loadFile(ctx, s.read, owner, fileID, now)
 	if err != nil {
 		return store.File{}, fmt.Errorf("get file: %w", err)
 	}
 	return f, nil
 }
 
-// OpenFile returns the content of a file of owner, streamed from its parts in order, one part file
-// open at a time, and its size.
-func (s *Store) OpenFile(ctx context.Context, owner, fileID string) (io.ReadCloser, int64, error) {
-	f, err := loadFile(ctx, s.read, owner, fileID)
+// OpenFile returns a file of owner that has not expired at now and its content, streamed from its
+// parts in order, one part file open at a time.
+func (s *Store) OpenFile(ctx context.Context, owner, fileID string, now int64) (store.File, io.ReadCloser, error) {
+	f, err := loadFile(ctx, s.read, owner, fileID, now)
 	if err != nil {
-		return nil, 0, fmt.Errorf("open file: %w", err)
+		return store.File{}, nil, fmt.Errorf("open file: %w", err)
 	}
 	rows, err := s.read.QueryContext(ctx, `SELECT p.upload_id, p.id, p.size
 		FROM file_parts fp JOIN parts p ON p.id = fp.part_id
 		WHERE fp.file_id = ? ORDER BY fp.seq`, fileID)
 	if err != nil {
-		return nil, 0, fmt.Errorf("open file %s: %w", fileID, err)
+		return store.File{}, nil, fmt.Errorf("open file %s: %w", fileID, err)
 	}
 	defer rows.Close()
 	var segs []segment
@@ -39,26 +39,26 @@ func (s *Store) OpenFile(ctx context.Context, owner, fileID string) (io.ReadClos
 		var uploadID, partID string
 		var size int64
 		if err := rows.Scan(&uploadID, &partID, &size); err != nil {
-			return nil, 0, fmt.Errorf("open file %s: %w", fileID, err)
+			return store.File{}, nil, fmt.Errorf("open file %s: %w", fileID, err)
 		}
 		segs = append(segs, segment{path: s.partPath(uploadID, partID), size: size})
 		total += size
 	}
 	if err := rows.Err(); err != nil {
-		return nil, 0, fmt.Errorf("open file %s: %w", fileID, err)
+		return store.File{}, nil, fmt.Errorf("open file %s: %w", fileID, err)
 	}
 	if total != f.Bytes {
-		return nil, 0, fmt.Errorf("open file %s: its parts hold %d bytes, not %d", fileID, total, f.Bytes)
+		return store.File{}, nil, fmt.Errorf("open file %s: its parts hold %d bytes, not %d", fileID, total, f.Bytes)
 	}
-	return newConcatReader(segs), total, nil
+	return f, newConcatReader(segs), nil
 }
 
-// loadFile reads a file of owner, or returns store.ErrNotFound.
-func loadFile(ctx context.Context, q queryer, owner, fileID string) (store.File, error) {
+// loadFile reads a file of owner that has not expired at now, or returns store.ErrNotFound.
+func loadFile(ctx context.Context, q queryer, owner, fileID string, now int64) (store.File, error) {
 	var f store.File
 	var expiresAt sql.NullInt64
 	err := q.QueryRowContext(ctx, `SELECT id, owner, upload_id, filename, purpose, bytes, created_at, expires_at
-		FROM files WHERE id = ? AND owner = ?`, fileID, owner).Scan(
+		FROM files WHERE id = ? AND owner = ? AND (expires_at IS NULL OR expires_at > ?)`, fileID, owner, now).Scan(
 		&f.ID, &f.Owner, &f.UploadID, &f.Filename, &f.Purpose, &f.Bytes, &f.CreatedAt, &expiresAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.File{}, fmt.Errorf("file %s: %w", fileID, store.ErrNotFound)

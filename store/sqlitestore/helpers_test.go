@@ -40,7 +40,7 @@ func mustCreate(t *testing.T, s *Store, size int64) store.Upload {
 // mustAddPart adds data as a part at t0.
 func mustAddPart(t *testing.T, s *Store, uploadID, data string) store.Part {
 	t.Helper()
-	p, err := s.AddPart(context.Background(), owner, uploadID, store.Part{ID: randomID("part_"), CreatedAt: t0},
+	p, err := s.AddPart(context.Background(), owner, uploadID, randomID("part_"),
 		strings.NewReader(data), maxPart, t0)
 	if err != nil {
 		t.Fatalf("AddPart: %v", err)
@@ -51,7 +51,7 @@ func mustAddPart(t *testing.T, s *Store, uploadID, data string) store.Part {
 // mustComplete completes an upload with the given parts at t0.
 func mustComplete(t *testing.T, s *Store, uploadID string, partIDs ...string) store.File {
 	t.Helper()
-	_, f, err := s.Complete(context.Background(), owner, uploadID, partIDs, "", store.File{ID: randomID("file-"), CreatedAt: t0}, t0)
+	_, f, err := s.Complete(context.Background(), owner, uploadID, partIDs, "", randomID("file-"), t0)
 	if err != nil {
 		t.Fatalf("Complete: %v", err)
 	}
@@ -61,7 +61,7 @@ func mustComplete(t *testing.T, s *Store, uploadID string, partIDs ...string) st
 // mustRead returns the content of a file.
 func mustRead(t *testing.T, s *Store, fileID string) string {
 	t.Helper()
-	rc, _, err := s.OpenFile(context.Background(), owner, fileID)
+	_, rc, err := s.OpenFile(context.Background(), owner, fileID, t0)
 	if err != nil {
 		t.Fatalf("OpenFile: %v", err)
 	}

@@ -42,7 +42,7 @@ func TestRealPartLimit(t *testing.T) {
 	u := mustCreate(t, s, apiMaxPart)
 
 	src := &pattern{}
-	_, err := s.AddPart(ctx, owner, u.ID, store.Part{ID: randomID("part_"), CreatedAt: t0}, src, apiMaxPart, t0)
+	_, err := s.AddPart(ctx, owner, u.ID, randomID("part_"), src, apiMaxPart, t0)
 	if !errors.Is(err, store.ErrPartTooLarge) {
 		t.Fatalf("AddPart of an endless part = %v, want ErrPartTooLarge", err)
 	}
@@ -50,7 +50,7 @@ func TestRealPartLimit(t *testing.T) {
 		t.Errorf("AddPart read %d bytes, want at most %d", src.n, apiMaxPart+1)
 	}
 
-	p, err := s.AddPart(ctx, owner, u.ID, store.Part{ID: randomID("part_"), CreatedAt: t0},
+	p, err := s.AddPart(ctx, owner, u.ID, randomID("part_"),
 		io.LimitReader(&pattern{}, apiMaxPart), apiMaxPart, t0)
 	if err != nil {
 		t.Fatalf("AddPart of exactly 64 MiB: %v", err)

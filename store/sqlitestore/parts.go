@@ -18,26 +18,26 @@ import (
 // the part (so a part never lands on an upload that was completed, cancelled or swept meanwhile).
 // The file is written outside any transaction, so many parts of one upload can be written at
 // once; only the short recording transactions take turns.
-func (s *Store) AddPart(ctx context.Context, owner, uploadID string, p store.Part, data io.Reader, maxSize, now int64) (store.Part, error) {
+func (s *Store) AddPart(ctx context.Context, owner, uploadID, partID string, data io.Reader, maxSize, now int64) (store.Part, error) {
 	const op = "add a part to"
-	if !record.ValidID(p.ID) {
-		return store.Part{}, fmt.Errorf("add part %q: the id may hold only letters, digits, '-' and '_'", p.ID)
+	if !record.ValidID(partID) {
+		return store.Part{}, fmt.Errorf("add part %q: the id may hold only letters, digits, '-' and '_'", partID)
 	}
 	if maxSize < 0 {
-		return store.Part{}, fmt.Errorf("add part %s: negative maximum size %d", p.ID, maxSize)
+		return store.Part{}, fmt.Errorf("add part %s: negative maximum size %d", partID, maxSize)
 	}
 	u, err := loadUpload(ctx, s.read, owner, uploadID)
 	if err != nil {
-		return store.Part{}, fmt.Errorf("add part %s: %w", p.ID, err)
+		return store.Part{}, fmt.Errorf("add part %s: %w", partID, err)
 	}
 	if err := u.StateError(op, now); err != nil {
 		return store.Part{}, err
 	}
 
-	path := s.partPath(uploadID, p.ID)
+	path := s.partPath(uploadID, partID)
 	size, err := s.writePart(ctx, uploadID, path, data, maxSize)
 	if errors.Is(err, errTooLarge) {
-		return store.Part{}, fmt.Errorf("add part %s to upload %s: %w (more than %d bytes)", p.ID, uploadID, store.ErrPartTooLarge, maxSize)
+		return store.Part{}, fmt.Errorf("add part %s to upload %s: %w (more than %d bytes)", partID, uploadID, store.ErrPartTooLarge, maxSize)
 	}
 	if err != nil {
 		// The upload may have been cancelled meanwhile, which removes its directory.
@@ -46,14 +46,14 @@ func (s *Store) AddPart(ctx context.Context, owner, uploadID string, p store.Par
 				return store.Part{}, serr
 			}
 		}
-		return store.Part{}, fmt.Errorf("add part %s to upload %s: %w", p.ID, uploadID, err)
+		return store.Part{}, fmt.Errorf("add part %s to upload %s: %w", partID, uploadID, err)
 	}
 
-	if err := s.recordPart(ctx, owner, uploadID, p.ID, size, p.CreatedAt, now); err != nil {
-		s.dropUnrecordedPart(uploadID, p.ID, path)
+	if err := s.recordPart(ctx, owner, uploadID, partID, size, now); err != nil {
+		s.dropUnrecordedPart(uploadID, partID, path)
 		return store.Part{}, err
 	}
-	return store.Part{ID: p.ID, UploadID: uploadID, Size: size, CreatedAt: p.CreatedAt}, nil
+	return store.Part{ID: partID, UploadID: uploadID, Size: size, CreatedAt: now}, nil
 }
 
 // writePart makes sure the upload's directory exists, durably, and writes the part file in it.
@@ -71,9 +71,9 @@ func (s *Store) writePart(ctx context.Context, uploadID, path string, data io.Re
 	return writePartFile(ctx, path, data, maxSize, *bufp)
 }
 
-// recordPart records a part whose bytes are durable, if the upload is still pending, unexpired at
-// now, and its bytes not released.
-func (s *Store) recordPart(ctx context.Context, owner, uploadID, partID string, size, createdAt, now int64) error {
+// recordPart records a part whose bytes are durable, created at now, if the upload is still
+// pending, unexpired at now, and its bytes not released.
+func (s *Store) recordPart(ctx context.Context, owner, uploadID, partID string, size, now int64) error {
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("record part %s: %w", partID, err)
@@ -82,7 +82,7 @@ func (s *Store) recordPart(ctx context.Context, owner, uploadID, partID string, 
 	res, err := tx.ExecContext(ctx, `INSERT INTO parts (id, upload_id, size, created_at)
 		SELECT ?, id, ?, ? FROM uploads
 		WHERE id = ? AND owner = ? AND status = 'pending' AND expires_at > ? AND bytes_state = 0`,
-		partID, size, createdAt, uploadID, owner, now)
+		partID, size, now, uploadID, owner, now)
 	if err != nil {
 		return fmt.Errorf("record part %s: %w", partID, err)
 	}

@@ -36,7 +36,7 @@ func TestReopen(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Errorf("second Close: %v", err)
 	}
-	if _, err := s.GetUpload(ctx, owner, done.ID); err == nil {
+	if _, err := s.GetUpload(ctx, owner, done.ID, t0); err == nil {
 		t.Errorf("GetUpload after Close: no error")
 	}
 	if exists(t, filepath.Join(dir, "uploads.db-wal")) {
@@ -48,7 +48,7 @@ func TestReopen(t *testing.T) {
 	s = openTemp(t, dir)
 	wantStatus := map[string]store.Status{done.ID: store.StatusCompleted, pending.ID: store.StatusPending, cancelled.ID: store.StatusCancelled}
 	for id, want := range wantStatus {
-		u, err := s.GetUpload(ctx, owner, id)
+		u, err := s.GetUpload(ctx, owner, id, t0)
 		if err != nil || u.Status != want {
 			t.Errorf("upload %s after reopen: %+v, %v; want status %s", id, u, err, want)
 		}
@@ -56,7 +56,7 @@ func TestReopen(t *testing.T) {
 	if got := mustRead(t, s, f.ID); got != "defabc" {
 		t.Errorf("file after reopen holds %q, want %q", got, "defabc")
 	}
-	gotF, err := s.GetFile(ctx, owner, f.ID)
+	gotF, err := s.GetFile(ctx, owner, f.ID, t0)
 	if err != nil || gotF != f {
 		t.Errorf("GetFile after reopen = %+v, %v; want %+v", gotF, err, f)
 	}
@@ -138,7 +138,7 @@ func TestFailedRecordLeavesNoFile(t *testing.T) {
 	t.Run("upload cancelled while the part was written", func(t *testing.T) {
 		s := openTemp(t, t.TempDir())
 		u := mustCreate(t, s, 4)
-		p := store.Part{ID: randomID("part_"), CreatedAt: t0}
+		p := randomID("part_")
 		_, err := s.AddPart(ctx, owner, u.ID, p, &cancelWhileReading{t: t, s: s, uploadID: u.ID, data: strings.NewReader("abcd")}, maxPart, t0)
 		var se *store.StateError
 		if !errors.As(err, &se) || se.Status != store.StatusCancelled {
@@ -152,7 +152,7 @@ func TestFailedRecordLeavesNoFile(t *testing.T) {
 		s := openTemp(t, t.TempDir())
 		a, b := mustCreate(t, s, 4), mustCreate(t, s, 4)
 		pa := mustAddPart(t, s, a.ID, "aaaa")
-		_, err := s.AddPart(ctx, owner, b.ID, store.Part{ID: pa.ID, CreatedAt: t0}, strings.NewReader("bbbb"), maxPart, t0)
+		_, err := s.AddPart(ctx, owner, b.ID, pa.ID, strings.NewReader("bbbb"), maxPart, t0)
 		if err == nil {
 			t.Fatalf("AddPart reusing a part id: no error")
 		}
@@ -167,7 +167,7 @@ func TestFailedRecordLeavesNoFile(t *testing.T) {
 		s := openTemp(t, t.TempDir())
 		u := mustCreate(t, s, 4)
 		p := mustAddPart(t, s, u.ID, "orig")
-		_, err := s.AddPart(ctx, owner, u.ID, store.Part{ID: p.ID, CreatedAt: t0}, strings.NewReader("EVIL"), maxPart, t0)
+		_, err := s.AddPart(ctx, owner, u.ID, p.ID, strings.NewReader("EVIL"), maxPart, t0)
 		if err == nil {
 			t.Fatalf("AddPart reusing a part id: no error")
 		}
@@ -180,7 +180,7 @@ func TestFailedRecordLeavesNoFile(t *testing.T) {
 		u := mustCreate(t, s, 4)
 		cctx, cancel := context.WithCancel(ctx)
 		r := readerFunc(func(p []byte) (int, error) { cancel(); return copy(p, "ab"), nil })
-		if _, err := s.AddPart(cctx, owner, u.ID, store.Part{ID: randomID("part_"), CreatedAt: t0}, r, maxPart, t0); !errors.Is(err, context.Canceled) {
+		if _, err := s.AddPart(cctx, owner, u.ID, randomID("part_"), r, maxPart, t0); !errors.Is(err, context.Canceled) {
 			t.Fatalf("AddPart = %v, want context.Canceled", err)
 		}
 		if files := filesUnder(t, s.partsDir); len(files) != 0 {
@@ -190,7 +190,7 @@ func TestFailedRecordLeavesNoFile(t *testing.T) {
 	t.Run("part too large", func(t *testing.T) {
 		s := openTemp(t, t.TempDir())
 		u := mustCreate(t, s, 4)
-		_, err := s.AddPart(ctx, owner, u.ID, store.Part{ID: randomID("part_"), CreatedAt: t0},
+		_, err := s.AddPart(ctx, owner, u.ID, randomID("part_"),
 			strings.NewReader(strings.Repeat("x", maxPart+1)), maxPart, t0)
 		if !errors.Is(err, store.ErrPartTooLarge) {
 			t.Fatalf("AddPart = %v, want ErrPartTooLarge", err)

@@ -22,7 +22,7 @@ func testCancel(t *testing.T, s store.Store) {
 		}
 		_, err = s.Cancel(ctx, alice, u.ID, t0+2)
 		wantStateError(t, err, u.ID, store.StatusCancelled)
-		_, _, err = s.Complete(ctx, alice, u.ID, parts, "", newFile(t0+2), t0+2)
+		_, _, err = s.Complete(ctx, alice, u.ID, parts, "", newFileID(), t0+2)
 		wantStateError(t, err, u.ID, store.StatusCancelled)
 	})
 	t.Run("completed", func(t *testing.T) {
@@ -38,7 +38,7 @@ func testCancel(t *testing.T, s store.Store) {
 		u, _ := uploadWithParts(t, s, t0, "abc")
 		_, err := s.Cancel(ctx, alice, u.ID, u.ExpiresAt)
 		wantStateError(t, err, u.ID, store.StatusExpired)
-		if got := getUpload(t, s, u.ID); got.Status != store.StatusPending {
+		if got := getUpload(t, s, u.ID, t0); got.Status != store.StatusPending {
 			t.Errorf("stored status after a refused cancel = %s, want pending (expiry is not stored)", got.Status)
 		}
 	})
@@ -75,7 +75,7 @@ func testCancelCompleteRace(t *testing.T, s store.Store) {
 					if i%4 == 1 {
 						md5 = md5Hex("race content")
 					}
-					r.up, r.file, r.err = s.Complete(ctx, alice, u.ID, parts, md5, newFile(t0), t0)
+					r.up, r.file, r.err = s.Complete(ctx, alice, u.ID, parts, md5, newFileID(), t0)
 				}
 				results[i] = r
 			})
@@ -93,7 +93,7 @@ func testCancelCompleteRace(t *testing.T, s store.Store) {
 			t.Fatalf("round %d: %d calls won, want exactly 1: %+v", round, len(winners), results)
 		}
 		w := winners[0]
-		final := getUpload(t, s, u.ID)
+		final := getUpload(t, s, u.ID, t0)
 		if final != w.up {
 			t.Fatalf("round %d: stored upload %+v, winner returned %+v", round, final, w.up)
 		}

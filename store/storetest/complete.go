@@ -98,18 +98,18 @@ func testCompleteCheckOrder(t *testing.T, s store.Store) {
 			if c.setup != nil {
 				c.setup(t, u)
 			}
-			before := getUpload(t, s, u.ID)
-			_, _, err := s.Complete(ctx, alice, u.ID, c.partIDs(parts), c.md5, newFile(t0), t0)
+			before := getUpload(t, s, u.ID, t0)
+			_, _, err := s.Complete(ctx, alice, u.ID, c.partIDs(parts), c.md5, newFileID(), t0)
 			if err == nil {
 				t.Fatalf("Complete: no error")
 			}
 			c.check(t, u, parts, err)
-			if after := getUpload(t, s, u.ID); after != before {
+			if after := getUpload(t, s, u.ID, t0); after != before {
 				t.Errorf("a refused Complete changed the upload from %+v to %+v", before, after)
 			}
 			if before.Status == store.StatusPending {
 				// Nothing happened, so a correct request still succeeds, with every part there.
-				_, f, err := s.Complete(ctx, alice, u.ID, parts, md5Hex(content), newFile(t0), t0)
+				_, f, err := s.Complete(ctx, alice, u.ID, parts, md5Hex(content), newFileID(), t0)
 				if err != nil {
 					t.Fatalf("Complete after a refused one: %v", err)
 				}
@@ -121,7 +121,7 @@ func testCompleteCheckOrder(t *testing.T, s store.Store) {
 	}
 
 	t.Run("unknown upload", func(t *testing.T) {
-		_, _, err := s.Complete(ctx, alice, newUploadID(), nil, "", newFile(t0), t0)
+		_, _, err := s.Complete(ctx, alice, newUploadID(), nil, "", newFileID(), t0)
 		wantErrorIs(t, err, store.ErrNotFound)
 	})
 }
@@ -147,42 +147,62 @@ func testContentInPartIDsOrder(t *testing.T, s store.Store) {
 	if got := readFile(t, s, alice, f.ID); got != "ccaaabbbb" {
 		t.Errorf("file content = %q, want %q", got, "ccaaabbbb")
 	}
-	_, size, err := s.OpenFile(context.Background(), alice, f.ID)
+	of, rc, err := s.OpenFile(context.Background(), alice, f.ID, t0)
 	if err != nil {
 		t.Fatalf("OpenFile: %v", err)
 	}
-	if size != 9 {
-		t.Errorf("OpenFile size = %d, want 9", size)
+	rc.Close()
+	if of.Bytes != 9 || of.ID != f.ID {
+		t.Errorf("OpenFile returned file %+v, want %s of 9 bytes", of, f.ID)
 	}
 }
 
-// testCompletedFileFields: the store fills the file from the upload, and keeps what the caller
-// set.
+// testCompletedFileFields: the store makes the file from the upload: its id is the caller's, it is
+// created at the time of completion and expires FileExpiresAfter seconds later (never, for 0).
 func testCompletedFileFields(t *testing.T, s store.Store) {
 	ctx := context.Background()
-	expires := t0 + 86400
+	const after = 86400
+	expires := t0 + 7 + after
 	for _, exp := range []*int64{nil, &expires} {
-		u, parts := uploadWithParts(t, s, t0, "12345")
-		in := store.File{ID: newFileID(), CreatedAt: t0 + 7, ExpiresAt: exp}
-		gotU, f, err := s.Complete(ctx, alice, u.ID, parts, "", in, t0+7)
+		u := newUpload(alice, 5, t0)
+		if exp != nil {
+			u.FileExpiresAfter = after
+		}
+		if err := s.CreateUpload(ctx, u); err != nil {
+			t.Fatalf("CreateUpload: %v", err)
+		}
+		parts := []string{addPart(t, s, alice, u.ID, "12345", t0).ID}
+		fileID := newFileID()
+		gotU, f, err := s.Complete(ctx, alice, u.ID, parts, "", fileID, t0+7)
 		if err != nil {
 			t.Fatalf("Complete: %v", err)
 		}
-		want := store.File{ID: in.ID, Owner: alice, UploadID: u.ID, Filename: u.Filename, Purpose: u.Purpose,
+		want := store.File{ID: fileID, Owner: alice, UploadID: u.ID, Filename: u.Filename, Purpose: u.Purpose,
 			Bytes: 5, CreatedAt: t0 + 7, ExpiresAt: exp}
 		if !sameFile(f, want) {
 			t.Errorf("Complete returned file %+v, want %+v", f, want)
 		}
-		if gotU.FileID != in.ID || gotU.Status != store.StatusCompleted {
-			t.Errorf("Complete returned upload %+v, want completed with file %s", gotU, in.ID)
+		if gotU.FileID != fileID || gotU.Status != store.StatusCompleted {
+			t.Errorf("Complete returned upload %+v, want completed with file %s", gotU, fileID)
 		}
-		stored, err := s.GetFile(ctx, alice, in.ID)
+		stored, err := s.GetFile(ctx, alice, fileID, t0+7)
 		if err != nil {
 			t.Fatalf("GetFile: %v", err)
 		}
 		if !sameFile(stored, want) {
 			t.Errorf("GetFile = %+v, want %+v", stored, want)
 		}
+		if exp == nil {
+			continue
+		}
+		// From its expires_at on, the file is gone.
+		if _, err := s.GetFile(ctx, alice, fileID, *exp-1); err != nil {
+			t.Errorf("GetFile a second before the file expires: %v", err)
+		}
+		_, err = s.GetFile(ctx, alice, fileID, *exp)
+		wantErrorIs(t, err, store.ErrNotFound)
+		_, _, err = s.OpenFile(ctx, alice, fileID, *exp)
+		wantErrorIs(t, err, store.ErrNotFound)
 	}
 }
 

@@ -19,21 +19,17 @@ func testExpiry(t *testing.T, s store.Store) {
 	last := u.ExpiresAt - 1
 	p := addPart(t, s, alice, u.ID, "abcd", last)
 
-	stored := getUpload(t, s, u.ID)
-	if stored.Status != store.StatusPending {
-		t.Errorf("stored status = %s, want pending", stored.Status)
-	}
 	for now, want := range map[int64]store.Status{t0: store.StatusPending, last: store.StatusPending,
 		u.ExpiresAt: store.StatusExpired, u.ExpiresAt + 86400: store.StatusExpired} {
-		if got := stored.StatusAt(now); got != want {
-			t.Errorf("StatusAt(%d) = %s, want %s", now, got, want)
+		if got := getUpload(t, s, u.ID, now).Status; got != want {
+			t.Errorf("GetUpload at %d: status %s, want %s", now, got, want)
 		}
 	}
 
-	_, err := s.AddPart(ctx, alice, u.ID, store.Part{ID: newPartID(), CreatedAt: u.ExpiresAt},
+	_, err := s.AddPart(ctx, alice, u.ID, newPartID(),
 		strings.NewReader("x"), MaxPartSize, u.ExpiresAt)
 	wantStateError(t, err, u.ID, store.StatusExpired)
-	_, _, err = s.Complete(ctx, alice, u.ID, []string{p.ID}, "", newFile(u.ExpiresAt), u.ExpiresAt)
+	_, _, err = s.Complete(ctx, alice, u.ID, []string{p.ID}, "", newFileID(), u.ExpiresAt)
 	wantStateError(t, err, u.ID, store.StatusExpired)
 	_, err = s.Cancel(ctx, alice, u.ID, u.ExpiresAt)
 	wantStateError(t, err, u.ID, store.StatusExpired)
@@ -44,7 +40,7 @@ func testExpiry(t *testing.T, s store.Store) {
 		t.Errorf("file content = %q, want %q", got, "abcd")
 	}
 	// A completed upload does not expire.
-	if got := getUpload(t, s, u.ID).StatusAt(u.ExpiresAt + 86400); got != store.StatusCompleted {
+	if got := getUpload(t, s, u.ID, u.ExpiresAt+86400).Status; got != store.StatusCompleted {
 		t.Errorf("completed upload, a day after expires_at: status %s, want completed", got)
 	}
 }
@@ -74,17 +70,17 @@ func testSweepExpired(t *testing.T, s store.Store) {
 		t.Errorf("second SweepExpired = %d, %v; want 0, nil", n, err)
 	}
 
-	if got := getUpload(t, s, expired.ID).StatusAt(t0); got != store.StatusExpired {
+	if got := getUpload(t, s, expired.ID, t0).Status; got != store.StatusExpired {
 		t.Errorf("swept expired upload reads as %s, want expired", got)
 	}
-	if got := getUpload(t, s, cancelled.ID).StatusAt(t0); got != store.StatusCancelled {
+	if got := getUpload(t, s, cancelled.ID, t0).Status; got != store.StatusCancelled {
 		t.Errorf("swept cancelled upload reads as %s, want cancelled", got)
 	}
 	// Released is released, even for a caller whose clock says the upload has not expired yet.
 	early := expired.ExpiresAt - 10
-	_, _, err = s.Complete(ctx, alice, expired.ID, expiredParts, "", newFile(early), early)
+	_, _, err = s.Complete(ctx, alice, expired.ID, expiredParts, "", newFileID(), early)
 	wantStateError(t, err, expired.ID, store.StatusExpired)
-	_, err = s.AddPart(ctx, alice, expired.ID, store.Part{ID: newPartID(), CreatedAt: early}, strings.NewReader("x"), MaxPartSize, early)
+	_, err = s.AddPart(ctx, alice, expired.ID, newPartID(), strings.NewReader("x"), MaxPartSize, early)
 	wantStateError(t, err, expired.ID, store.StatusExpired)
 
 	if got := readFile(t, s, alice, f.ID); got != "kept file" {

@@ -31,12 +31,12 @@ func testPartSizeLimit(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	u := createUpload(t, s, alice, MaxPartSize, t0)
 
-	big := store.Part{ID: newPartID(), CreatedAt: t0}
+	big := newPartID()
 	_, err := s.AddPart(ctx, alice, u.ID, big, bytes.NewReader(make([]byte, MaxPartSize+1)), MaxPartSize, t0)
 	wantErrorIs(t, err, store.ErrPartTooLarge)
 
 	src := &endless{}
-	endlessPart := store.Part{ID: newPartID(), CreatedAt: t0}
+	endlessPart := newPartID()
 	_, err = s.AddPart(ctx, alice, u.ID, endlessPart, src, MaxPartSize, t0)
 	wantErrorIs(t, err, store.ErrPartTooLarge)
 	if src.n > MaxPartSize+1 {
@@ -44,7 +44,7 @@ func testPartSizeLimit(t *testing.T, s store.Store) {
 	}
 
 	exact := strings.Repeat("e", MaxPartSize)
-	p, err := s.AddPart(ctx, alice, u.ID, store.Part{ID: newPartID(), CreatedAt: t0 + 5}, strings.NewReader(exact), MaxPartSize, t0+5)
+	p, err := s.AddPart(ctx, alice, u.ID, newPartID(), strings.NewReader(exact), MaxPartSize, t0+5)
 	if err != nil {
 		t.Fatalf("AddPart of exactly the limit: %v", err)
 	}
@@ -53,8 +53,8 @@ func testPartSizeLimit(t *testing.T, s store.Store) {
 	}
 
 	// Nothing of the refused parts was recorded.
-	for _, refused := range []string{big.ID, endlessPart.ID} {
-		_, _, err := s.Complete(ctx, alice, u.ID, []string{p.ID, refused}, "", newFile(t0), t0)
+	for _, refused := range []string{big, endlessPart} {
+		_, _, err := s.Complete(ctx, alice, u.ID, []string{p.ID, refused}, "", newFileID(), t0)
 		var pe *store.PartError
 		if !errors.As(err, &pe) || pe.PartID != refused || !errors.Is(err, store.ErrUnknownPart) {
 			t.Errorf("Complete naming the refused part %s: error = %v, want ErrUnknownPart for it", refused, err)
@@ -90,7 +90,7 @@ func testPartsOnlyWhilePending(t *testing.T, s store.Store) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			u := c.setup(t)
-			_, err := s.AddPart(ctx, alice, u.ID, store.Part{ID: newPartID(), CreatedAt: t0 + 100},
+			_, err := s.AddPart(ctx, alice, u.ID, newPartID(),
 				strings.NewReader("cd"), MaxPartSize, t0+100)
 			wantStateError(t, err, u.ID, c.want)
 			var se *store.StateError
@@ -98,7 +98,7 @@ func testPartsOnlyWhilePending(t *testing.T, s store.Store) {
 			if se.Op == "" {
 				t.Errorf("StateError %+v names no operation", se)
 			}
-			if got := getUpload(t, s, u.ID).StatusAt(t0 + 100); got != c.want {
+			if got := getUpload(t, s, u.ID, t0+100).Status; got != c.want {
 				t.Errorf("status after the refused part = %s, want %s", got, c.want)
 			}
 		})
@@ -106,7 +106,7 @@ func testPartsOnlyWhilePending(t *testing.T, s store.Store) {
 	// A completed file is unchanged by a refused part.
 	u, parts := uploadWithParts(t, s, t0, "xy")
 	_, f := complete(t, s, u.ID, parts, t0)
-	s.AddPart(ctx, alice, u.ID, store.Part{ID: newPartID(), CreatedAt: t0}, strings.NewReader("zz"), MaxPartSize, t0)
+	s.AddPart(ctx, alice, u.ID, newPartID(), strings.NewReader("zz"), MaxPartSize, t0)
 	if got := readFile(t, s, alice, f.ID); got != "xy" {
 		t.Errorf("file content = %q, want %q", got, "xy")
 	}
@@ -128,7 +128,7 @@ func testConcurrentParts(t *testing.T, s store.Store) {
 	var wg sync.WaitGroup
 	for i := range datas {
 		wg.Go(func() {
-			p, err := s.AddPart(context.Background(), alice, u.ID, store.Part{ID: newPartID(), CreatedAt: t0},
+			p, err := s.AddPart(context.Background(), alice, u.ID, newPartID(),
 				strings.NewReader(datas[i]), MaxPartSize, t0)
 			ids[i], errs[i] = p.ID, err
 		})
@@ -139,7 +139,7 @@ func testConcurrentParts(t *testing.T, s store.Store) {
 			t.Fatalf("AddPart %d: %v", i, err)
 		}
 	}
-	_, f, err := s.Complete(context.Background(), alice, u.ID, ids, md5Hex(want.String()), newFile(t0), t0)
+	_, f, err := s.Complete(context.Background(), alice, u.ID, ids, md5Hex(want.String()), newFileID(), t0)
 	if err != nil {
 		t.Fatalf("Complete: %v", err)
 	}

@@ -95,7 +95,7 @@ func createUpload(t *testing.T, s store.Store, owner string, size, now int64) st
 // addPart adds a part holding data to an upload, at now, and fails the test if it is refused.
 func addPart(t *testing.T, s store.Store, owner, uploadID, data string, now int64) store.Part {
 	t.Helper()
-	p, err := s.AddPart(context.Background(), owner, uploadID, store.Part{ID: newPartID(), CreatedAt: now},
+	p, err := s.AddPart(context.Background(), owner, uploadID, newPartID(),
 		strings.NewReader(data), MaxPartSize, now)
 	if err != nil {
 		t.Fatalf("AddPart(%q): %v", data, err)
@@ -115,26 +115,24 @@ func uploadWithParts(t *testing.T, s store.Store, now int64, parts ...string) (s
 	return u, ids
 }
 
-// newFile is the File a caller passes to Complete.
-func newFile(now int64) store.File { return store.File{ID: newFileID(), CreatedAt: now} }
-
 // complete completes an upload of alice and fails the test if it is refused.
 func complete(t *testing.T, s store.Store, uploadID string, partIDs []string, now int64) (store.Upload, store.File) {
 	t.Helper()
-	u, f, err := s.Complete(context.Background(), alice, uploadID, partIDs, "", newFile(now), now)
+	u, f, err := s.Complete(context.Background(), alice, uploadID, partIDs, "", newFileID(), now)
 	if err != nil {
 		t.Fatalf("Complete: %v", err)
 	}
 	return u, f
 }
 
-// readFile returns the content of a file and checks OpenFile's size against it.
+// readFile returns the content of a file at t0 and checks the size OpenFile reports against it.
 func readFile(t *testing.T, s store.Store, owner, fileID string) string {
 	t.Helper()
-	rc, size, err := s.OpenFile(context.Background(), owner, fileID)
+	f, rc, err := s.OpenFile(context.Background(), owner, fileID, t0)
 	if err != nil {
 		t.Fatalf("OpenFile: %v", err)
 	}
+	size := f.Bytes
 	defer rc.Close()
 	b, err := io.ReadAll(rc)
 	if err != nil {
@@ -146,10 +144,10 @@ func readFile(t *testing.T, s store.Store, owner, fileID string) string {
 	return string(b)
 }
 
-// getUpload reads an upload of alice.
-func getUpload(t *testing.T, s store.Store, uploadID string) store.Upload {
+// getUpload reads an upload of alice, with its status at now.
+func getUpload(t *testing.T, s store.Store, uploadID string, now int64) store.Upload {
 	t.Helper()
-	u, err := s.GetUpload(context.Background(), alice, uploadID)
+	u, err := s.GetUpload(context.Background(), alice, uploadID, now)
 	if err != nil {
 		t.Fatalf("GetUpload: %v", err)
 	}

@@ -15,20 +15,20 @@ func testCreateAndGet(t *testing.T, s store.Store) {
 	if err := s.CreateUpload(ctx, u); err != nil {
 		t.Fatalf("CreateUpload: %v", err)
 	}
-	if got := getUpload(t, s, u.ID); got != u {
+	if got := getUpload(t, s, u.ID, t0); got != u {
 		t.Errorf("GetUpload = %+v, want %+v", got, u)
 	}
 	if err := s.CreateUpload(ctx, u); err == nil {
 		t.Errorf("CreateUpload with an id already used: no error")
 	}
-	if got := getUpload(t, s, u.ID); got != u {
+	if got := getUpload(t, s, u.ID, t0); got != u {
 		t.Errorf("after a refused duplicate create, GetUpload = %+v, want %+v", got, u)
 	}
-	_, err := s.GetUpload(ctx, alice, newUploadID())
+	_, err := s.GetUpload(ctx, alice, newUploadID(), t0)
 	wantErrorIs(t, err, store.ErrNotFound)
-	_, err = s.GetFile(ctx, alice, newFileID())
+	_, err = s.GetFile(ctx, alice, newFileID(), t0)
 	wantErrorIs(t, err, store.ErrNotFound)
-	_, _, err = s.OpenFile(ctx, alice, newFileID())
+	_, _, err = s.OpenFile(ctx, alice, newFileID(), t0)
 	wantErrorIs(t, err, store.ErrNotFound)
 }
 
@@ -43,20 +43,20 @@ func testOwnerIsolation(t *testing.T, s store.Store) {
 		name string
 		call func() error
 	}{
-		{"GetUpload", func() error { _, err := s.GetUpload(ctx, bob, u.ID); return err }},
+		{"GetUpload", func() error { _, err := s.GetUpload(ctx, bob, u.ID, t0); return err }},
 		{"AddPart", func() error {
-			_, err := s.AddPart(ctx, bob, u.ID, store.Part{ID: newPartID(), CreatedAt: t0}, strings.NewReader("x"), MaxPartSize, t0)
+			_, err := s.AddPart(ctx, bob, u.ID, newPartID(), strings.NewReader("x"), MaxPartSize, t0)
 			return err
 		}},
-		{"Complete", func() error { _, _, err := s.Complete(ctx, bob, u.ID, parts, "", newFile(t0), t0); return err }},
+		{"Complete", func() error { _, _, err := s.Complete(ctx, bob, u.ID, parts, "", newFileID(), t0); return err }},
 		{"Cancel", func() error { _, err := s.Cancel(ctx, bob, u.ID, t0); return err }},
-		{"GetFile", func() error { _, err := s.GetFile(ctx, bob, f.ID); return err }},
-		{"OpenFile", func() error { _, _, err := s.OpenFile(ctx, bob, f.ID); return err }},
+		{"GetFile", func() error { _, err := s.GetFile(ctx, bob, f.ID, t0); return err }},
+		{"OpenFile", func() error { _, _, err := s.OpenFile(ctx, bob, f.ID, t0); return err }},
 	}
 	for _, c := range calls {
 		t.Run(c.name, func(t *testing.T) { wantErrorIs(t, c.call(), store.ErrNotFound) })
 	}
-	if got := getUpload(t, s, u.ID); got != u {
+	if got := getUpload(t, s, u.ID, t0); got != u {
 		t.Errorf("after another owner's calls, GetUpload = %+v, want %+v", got, u)
 	}
 	// The part bob tried to add is not there: completing with alice's part alone still adds up.
@@ -77,7 +77,7 @@ func testOnlyStatusChanges(t *testing.T, s store.Store) {
 	if got != want {
 		t.Errorf("Complete returned %+v, want %+v", got, want)
 	}
-	if stored := getUpload(t, s, u.ID); stored != want {
+	if stored := getUpload(t, s, u.ID, t0); stored != want {
 		t.Errorf("after Complete, GetUpload = %+v, want %+v", stored, want)
 	}
 
@@ -92,7 +92,7 @@ func testOnlyStatusChanges(t *testing.T, s store.Store) {
 	if cancelled != wantC {
 		t.Errorf("Cancel returned %+v, want %+v", cancelled, wantC)
 	}
-	if stored := getUpload(t, s, c.ID); stored != wantC {
+	if stored := getUpload(t, s, c.ID, t0); stored != wantC {
 		t.Errorf("after Cancel, GetUpload = %+v, want %+v", stored, wantC)
 	}
 }

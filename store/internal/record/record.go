@@ -35,15 +35,38 @@ func (u *Upload) ScanTargets() []any {
 		&u.CreatedAt, &u.ExpiresAt, &u.FileExpiresAfter, &u.Status, &u.FileID, &u.BytesState}
 }
 
-// StatusAt is the status the upload has at Unix time now. It refines store.Upload.StatusAt: an
-// upload whose bytes were released while it was pending (a sweeper found it expired on its own
-// clock) reads as expired whatever now says.
+// StatusAt is the status the upload has at Unix time now, the one rule every store reports: a
+// pending upload is expired from its ExpiresAt on, and also once its bytes were released (a
+// sweeper found it expired on its own clock), whatever now says.
 func (u Upload) StatusAt(now int64) store.Status {
-	st := u.Upload.StatusAt(now)
-	if st == store.StatusPending && u.BytesState != BytesLive {
+	if u.Status == store.StatusPending && (now >= u.ExpiresAt || u.BytesState != BytesLive) {
 		return store.StatusExpired
 	}
-	return st
+	return u.Status
+}
+
+// At is the upload as a store reports it at now: its status is StatusAt(now).
+func (u Upload) At(now int64) store.Upload {
+	out := u.Upload
+	out.Status = u.StatusAt(now)
+	return out
+}
+
+// NewFile is the File that completing u at now creates with id fileID: named and sized after the
+// upload, expiring FileExpiresAfter seconds after now when that is set.
+func (u Upload) NewFile(fileID string, now int64) store.File {
+	f := store.File{ID: fileID, Owner: u.Owner, UploadID: u.ID, Filename: u.Filename, Purpose: u.Purpose,
+		Bytes: u.Bytes, CreatedAt: now}
+	if u.FileExpiresAfter > 0 {
+		at := now + u.FileExpiresAfter
+		f.ExpiresAt = &at
+	}
+	return f
+}
+
+// Live reports whether a file that expires at expiresAt (nil: never) still exists at now.
+func Live(expiresAt *int64, now int64) bool {
+	return expiresAt == nil || now < *expiresAt
 }
 
 // StateError is the *store.StateError for op on an upload that is not pending at now, or nil if
