@@ -250,7 +250,7 @@ func TestFaultReset(t *testing.T) {
 	if r, err := e.tryDo("POST", "/uploads/"+u.ID+"/cancel", "", nil, faultHeader(server.FaultReset)); err == nil {
 		t.Fatalf("cancel under reset: answered %d %s", r.Status, r.Body)
 	}
-	got, err := e.store.GetUpload(context.Background(), ownerOf(keyA), u.ID)
+	got, err := e.store.GetUpload(context.Background(), ownerOf(keyA), u.ID, e.clock.Now().Unix())
 	if err != nil || got.Status != store.StatusPending || e.partFiles(u.ID) != 0 {
 		t.Errorf("after resets: %+v, %v, %d parts; want the upload pending without parts", got, err, e.partFiles(u.ID))
 	}
@@ -330,7 +330,7 @@ type stateSnapshot struct {
 func (e *env) snapshot(uploadID string) stateSnapshot {
 	e.t.Helper()
 	ctx := context.Background()
-	u, err := e.store.GetUpload(ctx, ownerOf(keyA), uploadID)
+	u, err := e.store.GetUpload(ctx, ownerOf(keyA), uploadID, e.clock.Now().Unix())
 	if err != nil {
 		e.t.Fatalf("get upload: %v", err)
 	}
@@ -338,15 +338,11 @@ func (e *env) snapshot(uploadID string) stateSnapshot {
 	if u.FileID == "" {
 		return s
 	}
-	f, err := e.store.GetFile(ctx, ownerOf(keyA), u.FileID)
-	if err != nil {
-		e.t.Fatalf("get file: %v", err)
-	}
-	s.FileBytes, s.Filename = f.Bytes, f.Filename
-	rc, _, err := e.store.OpenFile(ctx, ownerOf(keyA), u.FileID)
+	f, rc, err := e.store.OpenFile(ctx, ownerOf(keyA), u.FileID, e.clock.Now().Unix())
 	if err != nil {
 		e.t.Fatalf("open file: %v", err)
 	}
+	s.FileBytes, s.Filename = f.Bytes, f.Filename
 	defer rc.Close()
 	h := md5.New()
 	if _, err := io.Copy(h, rc); err != nil {
@@ -398,7 +394,7 @@ func TestFaultSlow(t *testing.T) {
 		resp.Body.Close()
 		t.Fatalf("a held request was answered: %d", resp.StatusCode)
 	}
-	if got, err := e.store.GetUpload(context.Background(), ownerOf(keyA), u.ID); err != nil || got.Status != store.StatusPending {
+	if got, err := e.store.GetUpload(context.Background(), ownerOf(keyA), u.ID, e.clock.Now().Unix()); err != nil || got.Status != store.StatusPending {
 		t.Errorf("after a slow cancel the client gave up on: %+v, %v; want pending", got, err)
 	}
 
