@@ -143,14 +143,25 @@ func (n Names) add(cells []string) error {
 	if len(cells) < 3 || cells[1] == "" || cells[2] == "" {
 		return errors.New("a name row needs a kind, the spec's name and the published name")
 	}
-	switch strings.ToLower(cells[0]) {
+	var names map[string]string
+	switch kind := strings.ToLower(cells[0]); kind {
 	case "schema":
-		n.schemas[cells[1]] = cells[2]
+		names = n.schemas
 	case "operation":
-		n.operations[cells[1]] = cells[2]
+		names = n.operations
 	default:
 		return fmt.Errorf("unknown kind %q: want schema or operation", cells[0])
 	}
+	// One name each way: a second row for the same name would leave one of the two unread.
+	if published, dup := names[cells[1]]; dup {
+		return fmt.Errorf("%s %s already has a published name, %s: change that row", cells[0], cells[1], published)
+	}
+	for ours, published := range names {
+		if published == cells[2] {
+			return fmt.Errorf("%s is already the published name of %s", cells[2], ours)
+		}
+	}
+	names[cells[1]] = cells[2]
 	return nil
 }
 

@@ -21,6 +21,8 @@ func TestParseCatalog(t *testing.T) {
 		{"row without values", header + "| `a` | | `2` | r |\n", 0, "both values"},
 		{"short row", header + "| `a` | `1` |\n", 0, "needs a key"},
 		{"duplicate row", header + "| `a` | `1` | `2` | r |\n| `a` | `1` | `2` | s |\n", 0, "already listed on line 3"},
+		{"a name twice", "| Kind | Ours | Upstream |\n|---|---|---|\n| schema | A | B |\n| schema | A | C |\n\n" + header, 0, "change that row"},
+		{"a published name twice", "| Kind | Ours | Upstream |\n|---|---|---|\n| schema | A | B |\n| schema | C | B |\n\n" + header, 0, "already the published name of A"},
 		{"unknown kind of name", "| Kind | Ours | Upstream |\n|---|---|---|\n| path | /a | /b |\n\n" + header, 0, "unknown kind"},
 	}
 	for _, tt := range tests {

@@ -85,7 +85,7 @@ func (r Report) Write(w io.Writer, catalogName string) error {
 		}
 	}
 	if len(names) > 0 {
-		p.printf("\nThe published document names these differently. If it is the same thing, add the row to the table of names in %s:\n\n", catalogName)
+		p.printf("\nThe published document names these differently. If it is the same thing, put the row in the table of names in %s (changing the row the name has, if it has one):\n\n", catalogName)
 		for _, row := range names {
 			p.printf("%s\n", row)
 		}
