@@ -29,6 +29,21 @@ type Options struct {
 	Names Names
 	// Documentation compares descriptions, summaries and titles too.
 	Documentation bool
+	// Whole lists the path prefixes ("/uploads") under which the spec implements the published
+	// API whole: a published operation there that the spec lacks is a difference. Elsewhere only
+	// the spec's own operations are looked for.
+	Whole []string
+}
+
+// inScope reports whether a path is one of the prefixes, or below one.
+func inScope(path string, prefixes []string) bool {
+	for _, prefix := range prefixes {
+		prefix = strings.TrimSuffix(prefix, "/")
+		if path == prefix || strings.HasPrefix(path, prefix+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 // Compare returns every difference between the spec (ours) and the published document
@@ -45,6 +60,7 @@ func Compare(ours, upstream *Document, opts Options) ([]Difference, error) {
 		names:    opts.Names,
 		queued:   map[[2]string]bool{},
 		seen:     map[Difference]bool{},
+		matched:  map[string]bool{},
 	}
 	c.compareDocuments()
 	ops := ours.operations()
@@ -57,6 +73,15 @@ func Compare(ours, upstream *Document, opts Options) ([]Difference, error) {
 			return nil, fmt.Errorf("compare: the operation %s has no operationId", op)
 		}
 		c.compareOperation(op)
+	}
+	for _, op := range upstream.operations() {
+		if inScope(op.Path, opts.Whole) && !c.matched[op.String()] {
+			id := op.ID
+			if id == "" {
+				id = op.String()
+			}
+			c.add("operation."+id, Absent, Present)
+		}
 	}
 	for len(c.queue) > 0 {
 		pair := c.queue[0]
@@ -74,6 +99,7 @@ type comparer struct {
 	names          Names
 	diffs          []Difference
 	seen           map[Difference]bool
+	matched        map[string]bool    // the published operations compared, by method and path
 	queued         map[[2]string]bool // component schemas to compare: the spec's name, the published name
 	queue          [][2]string
 }
@@ -186,6 +212,9 @@ func (c *comparer) compareOperation(op Operation) {
 	prefix := "operation." + op.ID
 	wantID := c.names.upstreamOperation(op.ID)
 	theirs, ok := match(op, c.upstream.doc, c.names)
+	if ok {
+		c.matched[theirs.String()] = true
+	}
 	switch {
 	case !ok:
 		c.add(prefix, Present, Absent)

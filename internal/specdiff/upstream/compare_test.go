@@ -291,3 +291,15 @@ func TestParse(t *testing.T) {
 		})
 	}
 }
+
+func TestInScope(t *testing.T) {
+	prefixes := []string{"/uploads/"}
+	for path, want := range map[string]bool{
+		"/uploads": true, "/uploads/{upload_id}": true, "/uploads/{upload_id}/parts": true,
+		"/uploadsx": false, "/files": false, "/v2/uploads": false,
+	} {
+		if got := inScope(path, prefixes); got != want {
+			t.Errorf("inScope(%q) = %v, want %v", path, got, want)
+		}
+	}
+}

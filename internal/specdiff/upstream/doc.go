@@ -2,7 +2,8 @@
 // takes from the published document the operations the spec has (every one of them, Uploads and
 // Files alike, matched by method and path, else by operationId), with the schemas they reach,
 // compares their meaning, and sorts the differences into those openapi/DIVERGENCES.md explains
-// and those it does not.
+// and those it does not. Under the path prefixes given as Options.Whole (the command gives
+// /uploads), a published operation the spec lacks is a difference too.
 //
 // Both documents are loaded by kin-openapi, which reads YAML or JSON, OpenAPI 3.0 or 3.1,
 // resolves every $ref (a reference to nothing fails the load, naming it) and applies the

@@ -8,7 +8,10 @@
 //	go run ./internal/specdiff/cmd/upstreamdiff -upstream FILE [-spec FILE] [-divergences FILE] [-extract FILE]
 //
 // FILE is the published document, YAML or JSON, gzipped or not, as saved; nothing is fetched,
-// and a URL is refused. -documentation compares descriptions, summaries and titles too.
+// and a URL is refused. -documentation compares descriptions, summaries and titles too. Under
+// the path prefixes of -whole (default /uploads) every published operation must be in the spec;
+// elsewhere (the Files API, of which the spec has what an upload's File needs) only the spec's
+// own operations are looked for.
 //
 // The exit status is 1 when a difference is not listed, or when a row of the divergences
 // explains nothing (the table must say what is true of the document compared).
@@ -22,6 +25,7 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"strings"
 
 	"github.com/uploadkit/uploads/internal/specdiff/upstream"
 )
@@ -47,6 +51,7 @@ func run(_ context.Context, args []string, stdout io.Writer) error {
 		catalogPath  = flags.String("divergences", "openapi/DIVERGENCES.md", "the list of known divergences")
 		extractPath  = flags.String("extract", "", "also write the part of the published document that is compared to this file")
 		docs         = flags.Bool("documentation", false, "compare descriptions, summaries and titles too")
+		whole        = flags.String("whole", "/uploads", "comma-separated path prefixes under which every published operation must be in the spec")
 	)
 	if err := flags.Parse(args); err != nil {
 		return err
@@ -85,7 +90,11 @@ func run(_ context.Context, args []string, stdout io.Writer) error {
 		}
 	}
 
-	diffs, err := upstream.Compare(ours, theirs, upstream.Options{Names: catalog.Names, Documentation: *docs})
+	diffs, err := upstream.Compare(ours, theirs, upstream.Options{
+		Names:         catalog.Names,
+		Documentation: *docs,
+		Whole:         strings.FieldsFunc(*whole, func(r rune) bool { return r == ',' }),
+	})
 	if err != nil {
 		return err
 	}
