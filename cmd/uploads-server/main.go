@@ -4,11 +4,15 @@
 //
 //	uploads-server [-addr 127.0.0.1:8080] [-data ./data] [-api-key KEY[,KEY...]]
 //	               [-store sqlite|postgres -database-url URL -s3-endpoint HOST:PORT -s3-bucket NAME ...]
+//	               [-rate-limit-rpm N] [-rate-limit-part-bytes SIZE]
+//	               [-faults KIND:PERCENT,... [-faults-seed N] [-faults-ops OP,...]] [-faults-header]
 //
 // Each flag falls back to an environment variable: UPLOADS_ADDR, UPLOADS_DATA_DIR and
 // UPLOADS_API_KEYS (keys separated by commas), UPLOADS_STORE, and the networked store's
 // UPLOADS_DATABASE_URL, UPLOADS_S3_* (see store/pgstore). Without any key, the development key sk-local-dev
-// is accepted, and printed. The server stops on SIGINT or SIGTERM, letting requests in flight
+// is accepted, and printed. The rate limits and faults (UPLOADS_RATE_LIMIT_*, UPLOADS_FAULTS*) make
+// the server misbehave as the live service sometimes does, to test clients against; they are off
+// unless asked for. The server stops on SIGINT or SIGTERM, letting requests in flight
 // finish first.
 package main
 
@@ -71,6 +75,8 @@ type config struct {
 	keys      []string
 	storeKind string          // "sqlite" (embedded, in dataDir) or "postgres"
 	pg        *pgstore.Config // the networked store's settings, used with storeKind "postgres"
+	rateLimit server.RateLimit
+	faults    server.Faults
 }
 
 // parseConfig reads the flags, falling back to the environment, then to the defaults.
@@ -93,6 +99,10 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&cfg.dataDir, "data", cfg.dataDir, "directory of the store (env UPLOADS_DATA_DIR)")
 	fs.StringVar(&cfg.storeKind, "store", cfg.storeKind, "where to keep uploads: sqlite (embedded, in -data) or postgres (PostgreSQL and an S3 bucket, for replicas) (env UPLOADS_STORE)")
 	cfg.pg = pgstore.RegisterFlags(fs, getenv)
+	misbehave, err := registerMisbehaviour(fs, getenv)
+	if err != nil {
+		return config{}, err
+	}
 	var flagKeys []string
 	fs.Func("api-key", "API key to accept; repeat or separate with commas (env UPLOADS_API_KEYS; default: the dev key "+DevKey+")",
 		func(v string) error {
@@ -108,6 +118,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	if fs.NArg() > 0 {
 		return config{}, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	if cfg.rateLimit, cfg.faults, err = misbehave.settings(); err != nil {
+		return config{}, err
 	}
 	if cfg.storeKind != "sqlite" && cfg.storeKind != "postgres" {
 		return config{}, fmt.Errorf("-store %q: want sqlite or postgres", cfg.storeKind)
@@ -154,7 +167,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			err = fmt.Errorf("close the store: %w", cerr)
 		}
 	}()
-	srv, err := server.New(server.Config{Store: st, APIKeys: cfg.keys, Logger: logger})
+	srv, err := server.New(server.Config{
+		Store: st, APIKeys: cfg.keys, Logger: logger, RateLimit: cfg.rateLimit, Faults: cfg.faults,
+	})
 	if err != nil {
 		return err
 	}
@@ -174,6 +189,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 
 	fmt.Fprintf(stdout, "uploads-server listening on http://%s/v1 (%s)\n", ln.Addr(), where)
+	for _, line := range describe(cfg.rateLimit, cfg.faults) {
+		fmt.Fprintln(stdout, line)
+	}
 	if devKey {
 		if !isLoopback(ln.Addr()) {
 			logger.Warn("serving beyond this machine with the public development key; set -api-key or UPLOADS_API_KEYS",
