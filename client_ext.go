@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/uploadkit/uploads/gen"
+	"github.com/uploadkit/uploads/internal/limits"
 )
 
 // Client calls the Uploads API. It is safe for concurrent use by several goroutines.
@@ -140,8 +141,8 @@ type CreateParams struct {
 
 // The range the API allows for CreateParams.ExpiresAfter.
 const (
-	minExpiresAfter = time.Hour
-	maxExpiresAfter = 30 * 24 * time.Hour
+	minExpiresAfter = time.Duration(limits.MinFileExpiresAfterSeconds) * time.Second
+	maxExpiresAfter = time.Duration(limits.MaxFileExpiresAfterSeconds) * time.Second
 )
 
 func (p CreateParams) request(op string) (gen.CreateUploadRequest, error) {

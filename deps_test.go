@@ -8,12 +8,13 @@ import (
 )
 
 // leanDependencies are the only packages outside the standard library that a program importing
-// just this package links: the package itself, its generated client and models, and the
+// just this package links: the package itself, its generated client and models, the API limits, and the
 // generator's runtime with what it needs. The OpenAPI loader, the validator and the YAML parser
 // belong to conformance/, openapi/ and server/, which a client never imports.
 var leanDependencies = []string{
 	"github.com/uploadkit/uploads",
 	"github.com/uploadkit/uploads/gen",
+	"github.com/uploadkit/uploads/internal/limits",
 	"github.com/oapi-codegen/runtime",
 	"github.com/oapi-codegen/runtime/types",
 	"github.com/apapsch/go-jsonmerge/v2",

@@ -1,6 +1,9 @@
 package uploads
 
-import "github.com/uploadkit/uploads/gen"
+import (
+	"github.com/uploadkit/uploads/gen"
+	"github.com/uploadkit/uploads/internal/limits"
+)
 
 // The models are the generated ones, re-exported under plain names so that everyday code imports
 // only this package. They are aliases, not copies: a value of type Upload is a gen.Upload.
@@ -70,7 +73,7 @@ const (
 // Limits of the API, in bytes.
 const (
 	// MaxPartSize is the largest part the API accepts: 64 MiB.
-	MaxPartSize int64 = 64 << 20
+	MaxPartSize = limits.MaxPartBytes
 	// MaxUploadSize is the largest upload the API accepts: 8 GiB.
-	MaxUploadSize int64 = 8 << 30
+	MaxUploadSize = limits.MaxUploadBytes
 )

@@ -8,25 +8,22 @@ import (
 	"strings"
 
 	"github.com/uploadkit/uploads/gen"
+	"github.com/uploadkit/uploads/internal/limits"
 	"github.com/uploadkit/uploads/store"
 )
 
 // Limits of createUpload, as the live service has them.
 const (
 	// uploadLifetime is how long an upload stays pending: expires_at = created_at + 3600.
-	uploadLifetime = 3600
+	uploadLifetime = limits.UploadLifetimeSeconds
 	// MaxUploadBytes is the largest upload, 8 GiB.
-	MaxUploadBytes = 8 << 30
+	MaxUploadBytes = limits.MaxUploadBytes
 	// MaxPartBytes is the largest part, 64 MiB.
-	MaxPartBytes = 64 << 20
+	MaxPartBytes = limits.MaxPartBytes
 
-	minFileExpiresAfter = 3600    // one hour
-	maxFileExpiresAfter = 2592000 // thirty days
+	minFileExpiresAfter = limits.MinFileExpiresAfterSeconds // one hour
+	maxFileExpiresAfter = limits.MaxFileExpiresAfterSeconds // thirty days
 )
-
-// purposeOrder lists the purposes createUpload accepts, in the order the live service names them
-// in its error message.
-var purposeOrder = []string{"fine-tune", "assistants", "batch", "user_data", "vision", "evals"}
 
 // CreateUpload records a new pending upload, owned by the key of the request.
 func (s *Server) CreateUpload(ctx context.Context, req gen.CreateUploadRequestObject) (gen.CreateUploadResponseObject, error) {
@@ -62,8 +59,8 @@ func (s *Server) CreateUpload(ctx context.Context, req gen.CreateUploadRequestOb
 // records an upload the spec forbids, whatever ran before it.
 func checkCreate(b gen.CreateUploadRequest) *apiError {
 	switch {
-	case !slices.Contains(purposeOrder, string(b.Purpose)):
-		return badRequest("purpose", "", "'%s' is not one of %s - 'purpose'", b.Purpose, pyList(purposeOrder))
+	case !slices.Contains(limits.Purposes(), string(b.Purpose)):
+		return badRequest("purpose", "", "'%s' is not one of %s - 'purpose'", b.Purpose, pyList(limits.Purposes()))
 	case strings.TrimSpace(b.Filename) == "":
 		return badRequest("filename", codeEmptyString, "Invalid 'filename': empty string. Expected a non-empty file name.")
 	case strings.TrimSpace(b.MIMEType) == "":

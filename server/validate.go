@@ -19,6 +19,7 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 
+	"github.com/uploadkit/uploads/internal/limits"
 	"github.com/uploadkit/uploads/openapi"
 )
 
@@ -198,7 +199,7 @@ func schemaError(e *openapi3.SchemaError) *apiError {
 	case "enum":
 		allowed := make([]string, 0, len(e.Schema.Enum))
 		if param == "purpose" {
-			allowed = purposeOrder // the order the live service lists them in
+			allowed = limits.Purposes() // the order the live service lists them in
 		} else {
 			for _, v := range e.Schema.Enum {
 				allowed = append(allowed, fmt.Sprint(v))
