@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
+	"fmt"
 	"net/http"
 	"strings"
 )
@@ -66,6 +67,18 @@ func maskKey(key string) string {
 // authenticate lets a request through only with an accepted key, and records its owner.
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n := len(r.Header.Values("Authorization")); n > 1 {
+			// Which one would count is up to whoever reads the headers: a proxy may check one and
+			// this server another. Ambiguous credentials are no credentials.
+			writeError(w, &apiError{
+				Status: http.StatusUnauthorized,
+				Message: fmt.Sprintf("The request has %d Authorization headers. Provide your API key in exactly one "+
+					"Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).", n),
+				Type: typeInvalidRequest,
+				Code: codeInvalidAPIKey,
+			})
+			return
+		}
 		key := bearerToken(r)
 		if key == "" {
 			writeError(w, &apiError{

@@ -1,11 +1,13 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"syscall"
 
 	"github.com/uploadkit/uploads/store"
 )
@@ -26,6 +28,8 @@ const (
 	codeAboveMax        = "integer_above_max_value"
 	codeEmptyString     = "empty_string"
 	codeEmptyArray      = "empty_array"
+
+	codeUnsupportedMIMEType = "unsupported_file_mimetype"
 )
 
 // serverErrorMessage is what a 500 says: nothing about the cause, which goes to the log only.
@@ -185,10 +189,21 @@ func stateError(e *store.StateError) *apiError {
 // answerError writes the answer for an error a handler or the generated code returned, logging
 // the cause of a 500 with the request id. When the response has already started (a download that
 // failed half way), nothing more can be sent; the failure is only logged.
+//
+// A client that hung up is not a fault of the server: the failure it causes (a download cut
+// short, a store call cancelled with the request) is logged at INFO as the client's doing, and
+// the access log line of the request stays at INFO too.
 func (s *Server) answerError(w http.ResponseWriter, r *http.Request, err error) {
 	var ae *apiError
 	if !errors.As(err, &ae) {
-		s.logger.LogAttrs(r.Context(), slog.LevelError, "request failed",
+		level, msg := slog.LevelError, "request failed"
+		if clientGone(r, err) {
+			level, msg = slog.LevelInfo, "client went away"
+			if sw := findStatusWriter(w); sw != nil {
+				sw.clientGone = true
+			}
+		}
+		s.logger.LogAttrs(r.Context(), level, msg,
 			slog.String("request_id", requestID(r.Context())),
 			slog.String("method", r.Method),
 			slog.String("path", r.URL.Path),
@@ -205,4 +220,14 @@ func (s *Server) answerError(w http.ResponseWriter, r *http.Request, err error) 
 		return
 	}
 	writeError(w, ae)
+}
+
+// clientGone reports whether err comes from the client having hung up: the request's context is
+// done (net/http cancels it when the connection closes), or writing to the connection failed
+// because the other end closed it.
+func clientGone(r *http.Request, err error) bool {
+	return r.Context().Err() != nil ||
+		errors.Is(err, context.Canceled) ||
+		errors.Is(err, syscall.EPIPE) ||
+		errors.Is(err, syscall.ECONNRESET)
 }

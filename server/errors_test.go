@@ -79,10 +79,13 @@ func TestCreateUploadErrors(t *testing.T) {
 		checkEnvelope(t, r, wantEnvelope{400, invalid, "", "", "Content-Type"})
 	})
 	t.Run("every purpose and the size limits are accepted", func(t *testing.T) {
-		for _, p := range []string{"assistants", "batch", "fine-tune", "vision", "user_data", "evals"} {
+		for p, mimeType := range map[string]string{
+			"assistants": "application/pdf", "batch": "text/jsonl", "fine-tune": "application/jsonl",
+			"vision": "image/png", "user_data": "application/octet-stream", "evals": "text/jsonl",
+		} {
 			for _, size := range []int64{1, 8 << 30} {
 				r := e.doJSON("POST", "/uploads", keyA, map[string]any{
-					"purpose": p, "filename": "f", "bytes": size, "mime_type": "application/octet-stream",
+					"purpose": p, "filename": "f", "bytes": size, "mime_type": mimeType,
 					"expires_after": map[string]any{"anchor": "created_at", "seconds": 2592000},
 				})
 				if r.Status != http.StatusOK {

@@ -27,6 +27,7 @@ type statusWriter struct {
 	status      int
 	written     int64
 	wroteHeader bool
+	clientGone  bool // the request failed because the client hung up
 }
 
 func (w *statusWriter) WriteHeader(status int) {
@@ -62,20 +63,26 @@ func (w *statusWriter) Flush() {
 // Unwrap lets http.ResponseController reach the connection's writer.
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// headerWritten reports whether the response on w has started, looking through wrappers for the
-// statusWriter that observe put in place.
-func headerWritten(w http.ResponseWriter) bool {
+// findStatusWriter is the statusWriter that observe put in place under w, looking through
+// wrappers, or nil.
+func findStatusWriter(w http.ResponseWriter) *statusWriter {
 	for w != nil {
 		if sw, ok := w.(*statusWriter); ok {
-			return sw.wroteHeader
+			return sw
 		}
 		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
 		if !ok {
-			return false
+			return nil
 		}
 		w = u.Unwrap()
 	}
-	return false
+	return nil
+}
+
+// headerWritten reports whether the response on w has started.
+func headerWritten(w http.ResponseWriter) bool {
+	sw := findStatusWriter(w)
+	return sw != nil && sw.wroteHeader
 }
 
 // observe gives every request an id and every response the headers the live service sends
@@ -103,17 +110,22 @@ func (s *Server) observe(next http.Handler) http.Handler {
 				}
 			}
 			level := slog.LevelInfo
-			if sw.status >= 500 {
+			if sw.status >= 500 && !sw.clientGone {
 				level = slog.LevelError
 			}
-			s.logger.LogAttrs(r.Context(), level, "request",
+			attrs := []slog.Attr{
 				slog.String("request_id", id),
 				slog.String("method", r.Method),
 				slog.String("path", r.URL.Path),
 				slog.Int("status", sw.status),
 				slog.Int64("bytes_in", r.ContentLength),
 				slog.Int64("bytes_out", sw.written),
-				slog.Duration("duration", time.Since(start)))
+				slog.Duration("duration", time.Since(start)),
+			}
+			if sw.clientGone {
+				attrs = append(attrs, slog.Bool("client_gone", true))
+			}
+			s.logger.LogAttrs(r.Context(), level, "request", attrs...)
 		}()
 		next.ServeHTTP(sw, r)
 	})

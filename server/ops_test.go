@@ -79,7 +79,7 @@ func TestStoreFailureIs500(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, r := range []reply{
-		e.doJSON("POST", "/uploads", keyA, map[string]any{"purpose": "batch", "filename": "a", "bytes": 1, "mime_type": "t"}),
+		e.doJSON("POST", "/uploads", keyA, map[string]any{"purpose": "batch", "filename": "a", "bytes": 1, "mime_type": "text/jsonl"}),
 		e.addPart(keyA, u.ID, []byte("abc")),
 		e.do("POST", "/uploads/"+u.ID+"/cancel", keyA, "", nil),
 		e.do("GET", "/files/file-x/content", keyA, "", nil),

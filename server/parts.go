@@ -61,7 +61,8 @@ func (s *Server) formError(err error) error {
 // partForm reads the data field of the form of an addUploadPart request: fields other than data
 // are skipped, and exactly one data field must be present. At the end of the data, it checks the
 // rest of the form before it reports io.EOF, so a second data field fails the read and the store
-// records nothing.
+// records nothing. Fields are read raw (NextRawPart): a part is stored as its bytes were sent, even
+// one marked Content-Transfer-Encoding: quoted-printable, which NextPart would decode.
 type partForm struct {
 	mr   *multipart.Reader
 	part *multipart.Part // the data field, once found
@@ -75,7 +76,7 @@ func (f *partForm) data() (*multipart.Part, error) {
 		return nil, errNoData
 	}
 	for {
-		p, err := f.mr.NextPart()
+		p, err := f.mr.NextRawPart()
 		if errors.Is(err, io.EOF) {
 			return nil, errNoData
 		}
@@ -127,7 +128,7 @@ func (f *partForm) Read(b []byte) (int, error) {
 // error.
 func (f *partForm) rest() error {
 	for {
-		p, err := f.mr.NextPart()
+		p, err := f.mr.NextRawPart()
 		if errors.Is(err, io.EOF) {
 			return nil
 		}

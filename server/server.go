@@ -11,12 +11,14 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"path"
+	"reflect"
 	"sync"
 	"time"
 
@@ -171,7 +173,12 @@ func (s *Server) handlerChain(validate bool) http.Handler {
 	root := http.NewServeMux()
 	root.HandleFunc("GET /healthz", s.healthz)
 	root.Handle(basePath+"/", s.injectFaults(s.authenticate(s.limitRate(checked))))
-	root.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { writeError(w, invalidURL(r)) })
+	// Without a pattern of its own, "/v1" would get ServeMux's redirect to "/v1/": an HTML body,
+	// and a 307 that a client follows by sending its method and body again. Everything outside
+	// the API gets the error envelope instead.
+	notFound := func(w http.ResponseWriter, r *http.Request) { writeError(w, invalidURL(r)) }
+	root.HandleFunc(basePath, notFound)
+	root.HandleFunc("/", notFound)
 	return s.observe(refuseUncleanPaths(root))
 }
 
@@ -198,9 +205,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 func (s *Server) answerRequestError(w http.ResponseWriter, r *http.Request, err error) {
 	var param *gen.InvalidParamFormatError
 	var tooLarge *http.MaxBytesError
+	var typeErr *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &param):
 		writeError(w, badRequest(param.ParamName, codeInvalidValue, "Invalid '%s'.", param.ParamName))
+	case errors.As(err, &typeErr) && typeErr.Field != "":
+		// A value the spec allows but the Go model cannot hold: name the field all the same.
+		writeError(w, badRequest(typeErr.Field, codeInvalidType, "Invalid type for '%s': expected %s, but got %s instead.",
+			typeErr.Field, goKind(typeErr.Type), typeErr.Value))
 	case errors.As(err, &tooLarge):
 		writeError(w, badRequest("", "", "The request body is larger than %d bytes.", tooLarge.Limit))
 	case r.Method == http.MethodPost && isMultipartRoute(r):
@@ -209,6 +221,27 @@ func (s *Server) answerRequestError(w http.ResponseWriter, r *http.Request, err 
 	default:
 		writeError(w, badRequest("", "", parseErrorMessage))
 	}
+}
+
+// goKind names the JSON kind a Go type decodes from.
+func goKind(t reflect.Type) string {
+	if t == nil {
+		return "a value"
+	}
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	}
+	return "an object"
 }
 
 // isMultipartRoute reports whether r is for addUploadPart.

@@ -70,6 +70,9 @@ func checkCreate(b gen.CreateUploadRequest) *apiError {
 	case b.Bytes > MaxUploadBytes:
 		return badRequest("bytes", codeAboveMax, "Invalid 'bytes': integer above maximum value. Expected a value <= %d, but got %d instead.", int64(MaxUploadBytes), b.Bytes)
 	}
+	if err := checkMIMEType(string(b.Purpose), b.MIMEType); err != nil {
+		return err
+	}
 	if ea := b.ExpiresAfter; ea != nil {
 		switch {
 		case ea.Anchor != gen.FileExpirationAfterAnchorCreatedAt:

@@ -8,9 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"mime"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -86,8 +88,8 @@ func (s *Server) validate(next http.Handler) http.Handler {
 			r.Body = bufferedBody{bufio.NewReaderSize(http.MaxBytesReader(w, r.Body, limit), partReadBuffer), r.Body}
 		} else {
 			r.Body = http.MaxBytesReader(w, r.Body, s.maxJSON)
-			if err := checkOneJSONValue(r); err != nil {
-				writeError(w, requestError(err))
+			if ae := checkJSONBody(r, route.Operation); ae != nil {
+				writeError(w, ae)
 				return
 			}
 		}
@@ -127,23 +129,116 @@ const parseErrorMessage = "We could not parse the JSON body of your request. (HI
 // errNotOneJSONValue says a JSON body is not exactly one JSON value.
 var errNotOneJSONValue = errors.New("the JSON body is not one JSON value")
 
-// checkOneJSONValue refuses a JSON body that is not exactly one JSON value, such as `{…}}` or two
-// objects in a row: the validator decodes only the first value and would let the rest through. The
-// body, already bounded, is read here and put back for the validator.
-func checkOneJSONValue(r *http.Request) error {
-	media, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if r.Body == nil || r.Body == http.NoBody || media != "application/json" {
-		return nil
+// checkJSONBody checks what the spec validator lets through on an operation that takes JSON: the
+// Content-Type must parse (a header with a repeated parameter does not, and the validator would
+// look past it), a JSON body must be UTF-8, and it must hold exactly one JSON value, such as not
+// `{…}}` or two objects in a row (the validator decodes only the first value and would let the
+// rest through). A number written with a fraction or an exponent where the spec asks for an
+// integer is refused on its field (see integerLiteral). The body, already bounded, is read here
+// and put back for the validator.
+func checkJSONBody(r *http.Request, op *openapi3.Operation) *apiError {
+	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
+		return nil // the validator says what it makes of a missing body
+	}
+	cts := r.Header.Values("Content-Type")
+	if len(cts) > 1 {
+		return badRequest("", "", "The request has %d Content-Type headers; send one (application/json).", len(cts))
+	}
+	if len(cts) == 0 {
+		return nil // the validator refuses a body without a type
+	}
+	media, params, err := mime.ParseMediaType(cts[0])
+	if err != nil {
+		return badRequest("", "", "Invalid Content-Type header (%q): %v.", cts[0], err)
+	}
+	if media != "application/json" {
+		return nil // the validator refuses it, naming the type expected
+	}
+	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") && !strings.EqualFold(cs, "utf8") {
+		return badRequest("", "", "Invalid Content-Type header (%q): a JSON body is UTF-8, not %s.", cts[0], cs)
 	}
 	b, err := io.ReadAll(r.Body)
 	if err != nil {
-		return err
+		return requestError(err)
 	}
 	r.Body = io.NopCloser(bytes.NewReader(b))
-	if len(bytes.TrimSpace(b)) > 0 && !json.Valid(b) {
-		return errNotOneJSONValue
+	if len(bytes.TrimSpace(b)) == 0 {
+		return nil
+	}
+	if !json.Valid(b) {
+		return requestError(errNotOneJSONValue)
+	}
+	return integerLiteral(b, jsonBodySchema(op))
+}
+
+// jsonBodySchema is the schema of op's JSON body, or nil.
+func jsonBodySchema(op *openapi3.Operation) *openapi3.Schema {
+	if op == nil || op.RequestBody == nil || op.RequestBody.Value == nil {
+		return nil
+	}
+	mt := op.RequestBody.Value.Content.Get("application/json")
+	if mt == nil || mt.Schema == nil {
+		return nil
+	}
+	return mt.Schema.Value
+}
+
+// integerLiteral refuses a number written with a fraction or an exponent (3.0, 3E0) in a field
+// the schema types as an integer, with invalid_type on that field, as 1.5 is. JSON Schema counts
+// 3.0 as an integer, so the validator lets it pass, and the decoder of the generated handler then
+// refuses it into an int64 without saying where. The type is checked before the range, so 1e30 is
+// a wrong type too, not a value out of range.
+func integerLiteral(body []byte, schema *openapi3.Schema) *apiError {
+	if schema == nil {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil // json.Valid said it is one value; a decoder limit is the validator's to report
+	}
+	if path, ok := decimalWhereInteger(v, schema, nil); ok {
+		param := paramName(path)
+		return badRequest(param, codeInvalidType, "Invalid type for '%s': expected an integer, but got a decimal instead.", param)
 	}
 	return nil
+}
+
+// decimalWhereInteger returns the path of the first number (fields in name order) that is written
+// as a decimal where s asks for an integer.
+func decimalWhereInteger(v any, s *openapi3.Schema, path []string) ([]string, bool) {
+	if s == nil {
+		return nil, false
+	}
+	for _, sub := range s.AllOf {
+		if p, ok := decimalWhereInteger(v, sub.Value, path); ok {
+			return p, true
+		}
+	}
+	switch v := v.(type) {
+	case json.Number:
+		if s.Type != nil && s.Type.Is("integer") && strings.ContainsAny(string(v), ".eE") {
+			return path, true
+		}
+	case map[string]any:
+		for _, k := range slices.Sorted(maps.Keys(v)) {
+			if ps := s.Properties[k]; ps != nil {
+				if p, ok := decimalWhereInteger(v[k], ps.Value, append(slices.Clip(path), k)); ok {
+					return p, true
+				}
+			}
+		}
+	case []any:
+		if s.Items != nil {
+			for i, e := range v {
+				if p, ok := decimalWhereInteger(e, s.Items.Value, append(slices.Clip(path), strconv.Itoa(i))); ok {
+					return p, true
+				}
+			}
+		}
+	}
+	return nil, false
 }
 
 // requestError turns a validation failure into the answer for it, worded like the live service's.

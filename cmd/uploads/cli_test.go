@@ -105,7 +105,7 @@ func testPutProgressBar(t *testing.T, bin string) {
 	c := newCLI(bin, ts.URL)
 	path, _ := writeRandomFile(t, "bar.bin", 20*1024)
 
-	res := c.mustRun(t, "put", path, "--purpose", "batch", "--mime-type", "application/octet-stream", "--part-size", "8KiB", "--progress", "bar")
+	res := c.mustRun(t, "put", path, "--purpose", "user_data", "--mime-type", "application/octet-stream", "--part-size", "8KiB", "--progress", "bar")
 	if !strings.Contains(res.stderr, "bar.bin") || !strings.Contains(res.stderr, "parts 3/3") {
 		t.Errorf("progress bar should name the file and show the parts done; stderr:\n%q", res.stderr)
 	}

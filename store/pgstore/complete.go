@@ -37,7 +37,7 @@ func (s *Store) Complete(ctx context.Context, owner, uploadID string, partIDs []
 		got, err := s.partsMD5(ctx, parts)
 		if err != nil {
 			// The upload may have been cancelled meanwhile, releasing its parts.
-			if u, lerr := loadUpload(ctx, s.db, owner, uploadID, noLock); lerr == nil {
+			if u, lerr := loadUpload(context.WithoutCancel(ctx), s.db, owner, uploadID, noLock); lerr == nil {
 				if serr := u.StateError("complete", now); serr != nil {
 					return store.Upload{}, store.File{}, serr
 				}

@@ -32,7 +32,7 @@ func (s *Store) Complete(ctx context.Context, owner, uploadID string, partIDs []
 		got, err := md5Of(segs)
 		if err != nil {
 			// A cancel or a sweep that won meanwhile removes the bytes: say so, not "file missing".
-			if u, lerr := loadUpload(ctx, s.read, owner, uploadID); lerr == nil {
+			if u, lerr := loadUpload(context.WithoutCancel(ctx), s.read, owner, uploadID); lerr == nil {
 				if serr := u.StateError(op, now); serr != nil {
 					return store.Upload{}, store.File{}, serr
 				}

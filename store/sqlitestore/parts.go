@@ -41,7 +41,7 @@ func (s *Store) AddPart(ctx context.Context, owner, uploadID, partID string, dat
 	}
 	if err != nil {
 		// The upload may have been cancelled meanwhile, which removes its directory.
-		if u, lerr := loadUpload(ctx, s.read, owner, uploadID); lerr == nil {
+		if u, lerr := loadUpload(context.WithoutCancel(ctx), s.read, owner, uploadID); lerr == nil {
 			if serr := u.StateError(op, now); serr != nil {
 				return store.Part{}, serr
 			}
