@@ -65,7 +65,11 @@ var hostileRequests = []hostile{
 	{name: "create/bytes 8 GiB + 1", path: "/uploads", body: createWith(`,"bytes":8589934593`), status: 400, typ: inv, param: "bytes", code: "integer_above_max_value"},
 	{name: "create/bytes max int64", path: "/uploads", body: createWith(`,"bytes":9223372036854775807`), status: 400, typ: inv, param: "bytes", code: "integer_above_max_value"},
 	{name: "create/bytes past int64", path: "/uploads", body: createWith(`,"bytes":99999999999999999999999999`), status: 400, typ: inv, param: "bytes", code: "invalid_value"},
-	{name: "create/bytes 1e30", path: "/uploads", body: createWith(`,"bytes":1e30`), status: 400, typ: inv, param: "bytes", code: "invalid_value"},
+	// A number written with a fraction or an exponent is not an integer, whatever its value.
+	{name: "create/bytes 1e30", path: "/uploads", body: createWith(`,"bytes":1e30`), status: 400, typ: inv, param: "bytes", code: "invalid_type"},
+	{name: "create/bytes 3.0", path: "/uploads", body: createWith(`,"bytes":3.0`), status: 400, typ: inv, param: "bytes", code: "invalid_type"},
+	{name: "create/bytes 3E0", path: "/uploads", body: createWith(`,"bytes":3E0`), status: 400, typ: inv, param: "bytes", code: "invalid_type"},
+	{name: "create/seconds 3600.0", path: "/uploads", body: createWith(`,"bytes":3,"expires_after":{"anchor":"created_at","seconds":3600.0}`), status: 400, typ: inv, param: "expires_after.seconds", code: "invalid_type"},
 	{name: "create/bytes fraction", path: "/uploads", body: createWith(`,"bytes":1.5`), status: 400, typ: inv, param: "bytes", code: "invalid_type"},
 	{name: "create/bytes tiny fraction", path: "/uploads", body: createWith(`,"bytes":0.0000001`), status: 400, typ: inv, param: "bytes", code: "invalid_type"},
 	{name: "create/expires_after seconds too small", path: "/uploads", body: createWith(`,"bytes":3,"expires_after":{"anchor":"created_at","seconds":10}`), status: 400, typ: inv, param: "expires_after.seconds", code: "integer_below_min_value"},
@@ -84,10 +88,21 @@ var hostileRequests = []hostile{
 	{name: "create/empty filename", path: "/uploads", body: `{"purpose":"fine-tune","filename":"","bytes":3,"mime_type":"text/jsonl"}`, status: 400, typ: inv, param: "filename", code: "empty_string"},
 	{name: "create/blank filename", path: "/uploads", body: `{"purpose":"fine-tune","filename":"   ","bytes":3,"mime_type":"text/jsonl"}`, status: 400, typ: inv, param: "filename", code: "empty_string"},
 	{name: "create/empty mime_type", path: "/uploads", body: `{"purpose":"fine-tune","filename":"a","bytes":3,"mime_type":""}`, status: 400, typ: inv, param: "mime_type", code: "empty_string"},
+	// MIME types: the syntax always, the type where the purpose has a list (see server/mimetypes.go).
+	{name: "create/mime_type not a MIME type", path: "/uploads", body: `{"purpose":"assistants","filename":"a","bytes":3,"mime_type":"not a mime\r\ntype"}`, status: 400, typ: inv, param: "mime_type", code: "invalid_value"},
+	{name: "create/mime_type without a subtype", path: "/uploads", body: `{"purpose":"user_data","filename":"a","bytes":3,"mime_type":"text"}`, status: 400, typ: inv, param: "mime_type", code: "invalid_value"},
+	{name: "create/mime_type a program for vision", path: "/uploads", body: `{"purpose":"vision","filename":"a.exe","bytes":3,"mime_type":"application/x-msdownload"}`, status: 400, typ: inv, param: "mime_type", code: "unsupported_file_mimetype"},
+	{name: "create/mime_type an image for fine-tune", path: "/uploads", body: `{"purpose":"fine-tune","filename":"a.png","bytes":3,"mime_type":"image/png"}`, status: 400, typ: inv, param: "mime_type", code: "unsupported_file_mimetype"},
 	// Content types.
 	{name: "create/text/plain", path: "/uploads", ct: "text/plain", body: createWith(`,"bytes":3`), status: 400, typ: inv},
 	{name: "create/no content type", path: "/uploads", ct: "-", body: createWith(`,"bytes":3`), status: 400, typ: inv},
 	{name: "create/multipart content type", path: "/uploads", ct: "multipart/form-data; boundary=x", body: createWith(`,"bytes":3`), status: 400, typ: inv},
+	// A Content-Type that does not parse (a repeated parameter) is refused, not looked past.
+	{name: "create/charset twice, two objects", path: "/uploads", ct: "application/json; charset=utf-8; charset=latin1", body: createWith(`,"bytes":3`) + createWith(`,"bytes":3`), status: 400, typ: inv},
+	{name: "create/charset twice, trailing garbage", path: "/uploads", ct: "application/json; charset=utf-8; charset=latin1", body: createWith(`,"bytes":3`) + `}}garbage`, status: 400, typ: inv},
+	{name: "create/charset latin1", path: "/uploads", ct: "application/json; charset=latin1", body: createWith(`,"bytes":3`), status: 400, typ: inv},
+	{name: "create/two Content-Type headers", path: "/uploads", ct: "-", header: http.Header{"Content-Type": {"application/json", "text/plain"}}, body: createWith(`,"bytes":3`), status: 400, typ: inv},
+	{name: "complete/charset twice, two objects", path: "/uploads/{pending}/complete", ct: "application/json; charset=utf-8; charset=latin1", body: `{"part_ids":["{p1}","{p2}"]}{"part_ids":["x"]}`, status: 400, typ: inv},
 	{name: "complete/form content type", path: "/uploads/{pending}/complete", ct: "application/x-www-form-urlencoded", body: `part_ids={p1}`, status: 400, typ: inv},
 	{name: "part/JSON instead of a form", path: "/uploads/{pending}/parts", body: `{"data":"aGVsbG8="}`, status: 400, typ: inv, param: "data"},
 	{name: "part/no content type", path: "/uploads/{pending}/parts", ct: "-", body: `hello`, status: 400, typ: inv, param: "data"},
@@ -105,6 +120,8 @@ var hostileRequests = []hostile{
 	{name: "part/data then other field then data", stream: formOf(formField{name: "data", data: []byte("he")}, formField{name: "note", data: []byte("x")}, formField{name: "data", data: []byte("llo")}), path: "/uploads/{pending}/parts", status: 400, typ: inv, param: "data"},
 	{name: "part/form cut short", path: "/uploads/{pending}/parts", ct: "multipart/form-data; boundary=x", body: "--x\r\nContent-Disposition: form-data; name=\"data\"; filename=\"a\"\r\n\r\nhello wor", status: 400, typ: inv, param: "data"},
 	{name: "part/header of the field cut short", path: "/uploads/{pending}/parts", ct: "multipart/form-data; boundary=x", body: "--x\r\nContent-Disposition: form-data; na", status: 400, typ: inv, param: "data", code: "missing_required_parameter"},
+	// Stored as sent: the quoted-printable encoding is not undone (NextRawPart).
+	{name: "part/quoted-printable", path: "/uploads/{pending}/parts", ct: "multipart/form-data; boundary=x", body: "--x\r\nContent-Disposition: form-data; name=\"data\"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\na=3Db\r\n--x--\r\n", status: 200, accepted: partHolds("a=3Db")},
 	{name: "part/64 MiB + 1 byte, length announced", path: "/uploads/{pending}/parts", stream: func() (string, io.Reader, int64) {
 		return streamedForm(64<<20 + 1)
 	}, status: 413, typ: inv, param: "data", code: "part_too_large"},
@@ -171,6 +188,9 @@ var hostileRequests = []hostile{
 	{name: "auth/basic scheme", path: "/uploads/{pending}/cancel", auth: "Basic " + keyA, status: 401, typ: inv, code: "invalid_api_key"},
 	{name: "auth/key with a suffix", path: "/uploads/{pending}/cancel", auth: "Bearer " + keyA + "x", status: 401, typ: inv, code: "invalid_api_key"},
 	{name: "auth/key of another server", path: "/uploads/{pending}/cancel", auth: "Bearer sk-local-dev", status: 401, typ: inv, code: "invalid_api_key"},
+	{name: "auth/two headers, both right", path: "/uploads/{pending}/cancel", auth: "-", header: http.Header{"Authorization": {"Bearer " + keyA, "Bearer " + keyA}}, status: 401, typ: inv, code: "invalid_api_key"},
+	{name: "auth/two headers, the first right", path: "/uploads/{pending}/cancel", auth: "-", header: http.Header{"Authorization": {"Bearer " + keyA, "Bearer sk-not-a-key-0123456789"}}, status: 401, typ: inv, code: "invalid_api_key"},
+	{name: "auth/two headers, the second right", path: "/uploads/{pending}/cancel", auth: "-", header: http.Header{"Authorization": {"Bearer sk-not-a-key-0123456789", "Bearer " + keyA}}, status: 401, typ: inv, code: "invalid_api_key"},
 	{name: "auth/cancel another key's upload", path: "/uploads/{ofB}/cancel", status: 404, typ: inv, param: "upload_id", code: "not_found"},
 	{name: "auth/part to another key's upload", path: "/uploads/{ofB}/parts", stream: formOf(formField{name: "data", filename: "a", data: []byte("abc")}), status: 404, typ: inv, param: "upload_id", code: "not_found"},
 	{name: "auth/complete another key's upload", path: "/uploads/{ofB}/complete", body: `{"part_ids":["{b1}"]}`, status: 404, typ: inv, param: "upload_id", code: "not_found"},
@@ -182,6 +202,9 @@ var hostileRequests = []hostile{
 	{name: "route/unknown operation", path: "/uploads/{pending}/explode", status: 404, typ: inv},
 	{name: "route/wrong method", method: "DELETE", path: "/uploads/{pending}", status: 404, typ: inv},
 	{name: "route/GET complete", method: "GET", path: "/uploads/{pending}/complete", status: 404, typ: inv},
+	// The API's root without its slash: an envelope, never ServeMux's redirect to /v1/.
+	{name: "route/POST /v1", path: "", body: createWith(`,"bytes":3`), status: 404, typ: inv},
+	{name: "route/GET /v1", method: "GET", path: "", auth: "-", status: 404, typ: inv},
 }
 
 // formOf is a stream builder for a small multipart form.
