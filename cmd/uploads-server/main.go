@@ -2,13 +2,13 @@
 // without the live service: on the embedded SQLite store by default, or, with -store postgres, on
 // PostgreSQL and an S3 bucket shared by any number of replicas.
 //
-//	uploads-server [-addr 127.0.0.1:8080] [-data ./data] [-api-key KEY[,KEY...]]
+//	uploads-server [-addr 127.0.0.1:8080] [-data ./data] [-api-key KEY[,KEY...]] [-record DIR]
 //	               [-store sqlite|postgres -database-url URL -s3-endpoint HOST:PORT -s3-bucket NAME ...]
 //	               [-rate-limit-rpm N] [-rate-limit-part-bytes SIZE]
 //	               [-faults KIND:PERCENT,... [-faults-seed N] [-faults-ops OP,...]] [-faults-header]
 //
 // Each flag falls back to an environment variable: UPLOADS_ADDR, UPLOADS_DATA_DIR and
-// UPLOADS_API_KEYS (keys separated by commas), UPLOADS_STORE, and the networked store's
+// UPLOADS_API_KEYS (keys separated by commas), UPLOADS_STORE, UPLOADS_RECORD_DIR, and the networked store's
 // UPLOADS_DATABASE_URL, UPLOADS_S3_* (see store/pgstore). Without any key, the development key sk-local-dev
 // is accepted, and printed. The rate limits and faults (UPLOADS_RATE_LIMIT_*, UPLOADS_FAULTS*) make
 // the server misbehave as the live service sometimes does, to test clients against; they are off
@@ -31,6 +31,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/uploadkit/uploads/conformance"
 	"github.com/uploadkit/uploads/server"
 	"github.com/uploadkit/uploads/store"
 	"github.com/uploadkit/uploads/store/pgstore"
@@ -77,6 +78,7 @@ type config struct {
 	pg        *pgstore.Config // the networked store's settings, used with storeKind "postgres"
 	rateLimit server.RateLimit
 	faults    server.Faults
+	recordDir string // where to record every exchange (conformance.NewRecorder); "" for nowhere
 }
 
 // parseConfig reads the flags, falling back to the environment, then to the defaults.
@@ -91,6 +93,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if v := getenv("UPLOADS_DATA_DIR"); v != "" {
 		cfg.dataDir = v
 	}
+	cfg.recordDir = getenv("UPLOADS_RECORD_DIR")
 	envKeys := splitKeys(getenv("UPLOADS_API_KEYS"))
 
 	fs := flag.NewFlagSet("uploads-server", flag.ContinueOnError)
@@ -103,6 +106,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if err != nil {
 		return config{}, err
 	}
+	fs.StringVar(&cfg.recordDir, "record", cfg.recordDir, "write every exchange with a client to a file in this directory, secrets redacted, parts as a digest (env UPLOADS_RECORD_DIR)")
 	var flagKeys []string
 	fs.Func("api-key", "API key to accept; repeat or separate with commas (env UPLOADS_API_KEYS; default: the dev key "+DevKey+")",
 		func(v string) error {
@@ -175,12 +179,23 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	defer srv.Close()
 
+	var handler http.Handler = srv
+	if cfg.recordDir != "" {
+		rec, err := conformance.NewRecorder(cfg.recordDir, nil, conformance.OnRecordError(func(err error) {
+			logger.Warn("recording an exchange failed", slog.String("error", err.Error()))
+		}))
+		if err != nil {
+			return fmt.Errorf("-record: %w", err)
+		}
+		handler = rec.Handler(srv)
+	}
+
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.addr, err)
 	}
 	httpServer := &http.Server{
-		Handler:           srv,
+		Handler:           handler,
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       readTimeout,
 		IdleTimeout:       idleTimeout,
@@ -191,6 +206,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fmt.Fprintf(stdout, "uploads-server listening on http://%s/v1 (%s)\n", ln.Addr(), where)
 	for _, line := range describe(cfg.rateLimit, cfg.faults) {
 		fmt.Fprintln(stdout, line)
+	}
+	if cfg.recordDir != "" {
+		fmt.Fprintf(stdout, "recording every exchange in %s\n", cfg.recordDir)
 	}
 	if devKey {
 		if !isLoopback(ln.Addr()) {

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/uploadkit/uploads"
+	"github.com/uploadkit/uploads/conformance"
 )
 
 // environment is what a run of the command reads from and writes to, passed in rather than taken from os so
@@ -30,6 +32,7 @@ type app struct {
 	organization string
 	project      string
 	json         bool
+	record       string // directory to record every exchange in, with conformance.NewRecorder
 
 	ran bool // a subcommand's own code started (so an error is not a usage error from cobra)
 }
@@ -98,6 +101,7 @@ func (a *app) rootCommand() *cobra.Command {
 	flags.StringVar(&a.organization, "organization", "", "organization ID (default $OPENAI_ORG_ID)")
 	flags.StringVar(&a.project, "project", "", "project ID (default $OPENAI_PROJECT_ID)")
 	flags.BoolVar(&a.json, "json", false, "print the API's JSON object instead of a summary")
+	flags.StringVar(&a.record, "record", "", "write every HTTP exchange to a file in this directory, secrets redacted (check them with 'make conformance EXCHANGES=DIR')")
 
 	root.AddCommand(
 		a.putCommand(),
@@ -172,6 +176,15 @@ func (a *app) client() (*uploads.Client, error) {
 	}
 	if c.project != "" {
 		opts = append(opts, uploads.WithProject(c.project))
+	}
+	if a.record != "" {
+		rec, err := conformance.NewRecorder(a.record, nil, conformance.OnRecordError(func(err error) {
+			fmt.Fprintf(a.env.stderr, "uploads: recording: %v\n", err)
+		}))
+		if err != nil {
+			return nil, fmt.Errorf("--record: %w", err)
+		}
+		opts = append(opts, uploads.WithHTTPClient(&http.Client{Transport: rec}))
 	}
 	client, err := uploads.NewClient(opts...)
 	if err != nil {
