@@ -84,15 +84,8 @@ func newAPIError(op string, resp *http.Response, body []byte) *APIError {
 		Header:     resp.Header,
 		Body:       body,
 	}
-	var env struct {
-		Error *struct {
-			Message string  `json:"message"`
-			Type    string  `json:"type"`
-			Param   *string `json:"param"`
-			Code    *string `json:"code"`
-		} `json:"error"`
-	}
-	if json.Unmarshal(body, &env) == nil && env.Error != nil {
+	var env ErrorResponse
+	if json.Unmarshal(body, &env) == nil && (env.Error.Message != "" || env.Error.Type != "") {
 		e.Message, e.Type = env.Error.Message, env.Error.Type
 		if env.Error.Param != nil {
 			e.Param = *env.Error.Param

@@ -243,25 +243,25 @@ type CreateUploadRequestPurpose string
 
 // Error What went wrong. All four keys are always present; `param` and `code` are often `null`.
 type Error struct {
-	// Code A machine-readable code, such as `invalid_api_key` or `not_found`, if any.
-	//
-	// Example: not_found
-	Code *string `json:"code"`
-
 	// Message A human-readable description of the error.
 	//
 	// Example: No upload found with id 'upload_abc'.
 	Message string `json:"message"`
+
+	// Type The kind of error, such as `invalid_request_error` or `server_error`.
+	//
+	// Example: invalid_request_error
+	Type string `json:"type"`
 
 	// Param The request parameter the error is about, if any.
 	//
 	// Example: upload_id
 	Param *string `json:"param"`
 
-	// Type The kind of error, such as `invalid_request_error` or `server_error`.
+	// Code A machine-readable code, such as `invalid_api_key` or `not_found`, if any.
 	//
-	// Example: invalid_request_error
-	Type string `json:"type"`
+	// Example: not_found
+	Code *string `json:"code"`
 }
 
 // ErrorResponse The envelope of every error answer. Other top-level keys (such as `detail`) may appear and are ignored.
