@@ -292,6 +292,14 @@ func objectID(out any, body []byte) string {
 		return v.ID
 	case *File:
 		return v.ID
+	case *FileDeleted:
+		return v.ID
+	case *FileList:
+		// A list has no id of its own: it is the object asked for when it holds its array.
+		if v.Data == nil {
+			return ""
+		}
+		return string(v.Object) + " list"
 	}
 	var head struct {
 		ID string `json:"id"`

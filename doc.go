@@ -21,7 +21,8 @@
 //
 // UploadFile (and UploadReaderAt, for any io.ReaderAt) does the whole lifecycle: create, parts in
 // parallel, complete, and cancel on failure. The single steps are Client.Create, Client.AddPart,
-// Client.Complete and Client.Cancel; Client.RetrieveFile and Client.DownloadFile read the result.
+// Client.Complete and Client.Cancel; Client.RetrieveFile and Client.DownloadFile read the result,
+// Client.ListFiles lists the Files over all pages (an iter.Seq2) and Client.DeleteFile deletes one.
 //
 // # Errors
 //

@@ -22,6 +22,13 @@ type (
 	// File is FileObject under a shorter name.
 	File = gen.FileObject
 
+	// FileList is one page of Files, as the API answers a list request. Client.ListFiles walks
+	// the pages and yields their Files.
+	FileList = gen.FileList
+
+	// FileDeleted is the answer to Client.DeleteFile.
+	FileDeleted = gen.FileDeleted
+
 	// FileExpirationAfter is the expires_after object of a create request, as the spec names it.
 	// CreateParams takes it as a time.Duration.
 	FileExpirationAfter = gen.FileExpirationAfter

@@ -118,6 +118,9 @@ func (v *Validator) requestInput(r *http.Request, route *routers.Route, params m
 			ExcludeRequestBody:                streamsRequestBody(route),
 			RejectWhenRequestBodyNotSpecified: true,
 			SchemaValidationOptions:           schemaOptions,
+			// A check looks and changes nothing: without this, the defaults of query parameters
+			// the request left out would be written into it (and sent, by the RoundTripper).
+			SkipSettingDefaults: true,
 		},
 	}
 }

@@ -37,6 +37,21 @@ func (e CreateUploadRequestPurpose) Valid() bool {
 	}
 }
 
+// Defines values for FileDeletedObject.
+const (
+	FileDeletedObjectFile FileDeletedObject = "file"
+)
+
+// Valid indicates whether the value is a known member of the FileDeletedObject enum.
+func (e FileDeletedObject) Valid() bool {
+	switch e {
+	case FileDeletedObjectFile:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for FileExpirationAfterAnchor.
 const (
 	FileExpirationAfterAnchorCreatedAt FileExpirationAfterAnchor = "created_at"
@@ -46,6 +61,21 @@ const (
 func (e FileExpirationAfterAnchor) Valid() bool {
 	switch e {
 	case FileExpirationAfterAnchorCreatedAt:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FileListObject.
+const (
+	FileListObjectList FileListObject = "list"
+)
+
+// Valid indicates whether the value is a known member of the FileListObject enum.
+func (e FileListObject) Valid() bool {
+	switch e {
+	case FileListObjectList:
 		return true
 	default:
 		return false
@@ -181,6 +211,24 @@ func (e UploadPartObject) Valid() bool {
 	}
 }
 
+// Defines values for ListFilesParamsOrder.
+const (
+	ListFilesParamsOrderAsc  ListFilesParamsOrder = "asc"
+	ListFilesParamsOrderDesc ListFilesParamsOrder = "desc"
+)
+
+// Valid indicates whether the value is a known member of the ListFilesParamsOrder enum.
+func (e ListFilesParamsOrder) Valid() bool {
+	switch e {
+	case ListFilesParamsOrderAsc:
+		return true
+	case ListFilesParamsOrderDesc:
+		return true
+	default:
+		return false
+	}
+}
+
 // AddUploadPartRequest One part of an upload, sent as `multipart/form-data`.
 type AddUploadPartRequest struct {
 	// Data The chunk of bytes for this part, at most 64 MiB.
@@ -270,6 +318,29 @@ type ErrorResponse struct {
 	Error Error `json:"error"`
 }
 
+// FileDeleted The answer to a deletion.
+type FileDeleted struct {
+	// Deleted Whether the File was deleted; `true`.
+	//
+	// Example: true
+	Deleted bool `json:"deleted"`
+
+	// ID The ID of the deleted File.
+	//
+	// Example: file-YFJPwr3tabnv2ScEevmcUc
+	ID string `json:"id"`
+
+	// Object The object type, which is always `file`.
+	//
+	// Example: file
+	Object FileDeletedObject `json:"object"`
+}
+
+// FileDeletedObject The object type, which is always `file`.
+//
+// Example: file
+type FileDeletedObject string
+
 // FileExpirationAfter The expiration policy for the File that the upload creates. By default, files with
 // `purpose=batch` expire after 30 days and all other files are kept until they are deleted.
 type FileExpirationAfter struct {
@@ -288,6 +359,39 @@ type FileExpirationAfter struct {
 //
 // Example: created_at
 type FileExpirationAfterAnchor string
+
+// FileList One page of Files. The live service sends the keys in the order `object`, `data`,
+// `has_more`, `first_id`, `last_id`. `first_id` and `last_id` are the IDs of the page's first
+// and last Files, and `null` when the page is empty.
+type FileList struct {
+	// Object The object type, which is always `list`.
+	//
+	// Example: list
+	Object FileListObject `json:"object"`
+
+	// Data The Files of this page, in the order asked for.
+	Data []FileObject `json:"data"`
+
+	// HasMore Whether more Files follow this page; ask for them with `after` set to `last_id`.
+	//
+	// Example: false
+	HasMore bool `json:"has_more"`
+
+	// FirstID The ID of the first File of this page, or `null` when the page is empty.
+	//
+	// Example: file-RRx32Mws4VZG3ZUnsU6Dvf
+	FirstID *string `json:"first_id"`
+
+	// LastID The ID of the last File of this page, or `null` when the page is empty.
+	//
+	// Example: file-RRx32Mws4VZG3ZUnsU6Dvf
+	LastID *string `json:"last_id"`
+}
+
+// FileListObject The object type, which is always `list`.
+//
+// Example: list
+type FileListObject string
 
 // FileObject The File object represents a document that has been uploaded to OpenAI.
 type FileObject struct {
@@ -476,6 +580,25 @@ type Unauthorized = ErrorResponse
 
 // Unavailable The envelope of every error answer. Other top-level keys (such as `detail`) may appear and are ignored.
 type Unavailable = ErrorResponse
+
+// ListFilesParams defines parameters for ListFiles.
+type ListFilesParams struct {
+	// Purpose Only list Files with this purpose.
+	Purpose *string `form:"purpose,omitempty" json:"purpose,omitempty"`
+
+	// Limit The most Files one page holds, from 1 to 10,000.
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Order The order by `created_at`: `asc` for oldest first, `desc` for newest first.
+	Order *ListFilesParamsOrder `form:"order,omitempty" json:"order,omitempty"`
+
+	// After A File ID, usually the `last_id` of the previous page: the page starts with the File
+	// after it, in the order asked for.
+	After *string `form:"after,omitempty" json:"after,omitempty"`
+}
+
+// ListFilesParamsOrder defines parameters for ListFiles.
+type ListFilesParamsOrder string
 
 // CreateUploadJSONRequestBody defines body for CreateUpload for application/json ContentType.
 type CreateUploadJSONRequestBody = CreateUploadRequest

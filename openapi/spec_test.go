@@ -12,7 +12,7 @@ func TestSpecLoadsAndValidates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"createUpload", "addUploadPart", "completeUpload", "cancelUpload", "retrieveFile", "downloadFile"}
+	want := []string{"createUpload", "addUploadPart", "completeUpload", "cancelUpload", "listFiles", "retrieveFile", "downloadFile", "deleteFile"}
 	have := map[string]bool{}
 	for _, item := range doc.Paths.Map() {
 		for _, op := range item.Operations() {

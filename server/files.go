@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 
 	"github.com/uploadkit/uploads/gen"
 	"github.com/uploadkit/uploads/store"
@@ -35,4 +36,14 @@ func fileError(err error, fileID, doing string) error {
 		return fileNotFound(fileID)
 	}
 	return fmt.Errorf("%s %s: %w", doing, fileID, err)
+}
+
+// ListFiles is not served yet: it answers as an unknown route does.
+func (s *Server) ListFiles(ctx context.Context, req gen.ListFilesRequestObject) (gen.ListFilesResponseObject, error) {
+	return nil, &apiError{Status: http.StatusNotFound, Message: "Invalid URL (GET /v1/files)", Type: typeInvalidRequest}
+}
+
+// DeleteFile is not served yet: it answers as an unknown route does.
+func (s *Server) DeleteFile(ctx context.Context, req gen.DeleteFileRequestObject) (gen.DeleteFileResponseObject, error) {
+	return nil, &apiError{Status: http.StatusNotFound, Message: "Invalid URL (DELETE /v1/files/" + req.FileID + ")", Type: typeInvalidRequest}
 }
