@@ -58,8 +58,14 @@ func withFaults(f server.Faults, log *faultLog) envOption {
 }
 
 // newRawEnv is newEnv without the conformance and header checks around the server: a dropped
-// connection has no answer to check, and 502 and 503 are answers the spec does not list.
+// connection has no answer to check.
 func newRawEnv(t *testing.T, opts ...envOption) *env {
+	t.Helper()
+	return newWrappedEnv(t, nil, opts...)
+}
+
+// newWrappedEnv is newRawEnv with wrap, when not nil, around the server.
+func newWrappedEnv(t *testing.T, wrap func(http.Handler) http.Handler, opts ...envOption) *env {
 	t.Helper()
 	e := &env{t: t, dir: t.TempDir(), clock: newClock()}
 	st, err := sqlitestore.Open(context.Background(), e.dir)
@@ -81,7 +87,11 @@ func newRawEnv(t *testing.T, opts ...envOption) *env {
 		t.Fatalf("new server: %v", err)
 	}
 	e.store, e.srv = st, srv
-	e.http = httptest.NewServer(srv)
+	var h http.Handler = srv
+	if wrap != nil {
+		h = wrap(srv)
+	}
+	e.http = httptest.NewServer(h)
 	e.URL = e.http.URL + "/v1"
 	t.Cleanup(e.stop)
 	return e
