@@ -191,53 +191,92 @@ var md5Hex = regexp.MustCompile(`^[0-9a-fA-F]{32}$`)
 
 // Complete completes an upload: partIDs give the order of the parts in the file, and md5, when not
 // empty, is the MD5 of the whole file as 32 hexadecimal digits, for the API to check. The returned
-// upload is completed and carries its File.
+// upload is completed and carries its File. Parts of the upload not named in partIDs are left out
+// of the File.
+//
+// Completing is not idempotent, yet it is retried like every call, since an attempt that failed
+// may well not have reached the API. When an attempt may have completed the upload without its
+// answer arriving and the retry is refused as already completed, the error is a
+// *CompletedEarlierError (errors.Is(err, ErrCompletedEarlier)): the upload is completed, its File
+// exists, and the API will not say which it is again.
 func (c *Client) Complete(ctx context.Context, uploadID string, partIDs []string, md5 string, opts ...CallOption) (*Upload, error) {
+	up, _, err := c.complete(ctx, uploadID, partIDs, md5, opts)
+	return up, err
+}
+
+// complete is Complete, also saying how its attempts went.
+func (c *Client) complete(ctx context.Context, uploadID string, partIDs []string, md5 string, opts []CallOption) (*Upload, attempts, error) {
 	const what = "complete upload"
+	var (
+		up Upload
+		h  attempts
+	)
 	if err := checkID(what, "upload ID", uploadID); err != nil {
-		return nil, err
+		return nil, h, err
 	}
 	op := what + " " + uploadID
 	if len(partIDs) == 0 {
-		return nil, &InvalidParamError{Operation: op, Param: "part IDs", Reason: "none given"}
+		return nil, h, &InvalidParamError{Operation: op, Param: "part IDs", Reason: "none given"}
 	}
 	for i, id := range partIDs {
 		if strings.TrimSpace(id) == "" {
-			return nil, &InvalidParamError{Operation: op, Param: "part IDs", Reason: fmt.Sprintf("ID %d is empty", i)}
+			return nil, h, &InvalidParamError{Operation: op, Param: "part IDs", Reason: fmt.Sprintf("ID %d is empty", i)}
 		}
 	}
 	body := gen.CompleteUploadRequest{PartIDs: partIDs}
 	if md5 != "" {
 		if !md5Hex.MatchString(md5) {
-			return nil, &InvalidParamError{Operation: op, Param: "MD5", Reason: fmt.Sprintf("%q is not 32 hexadecimal digits", md5)}
+			return nil, h, &InvalidParamError{Operation: op, Param: "MD5", Reason: fmt.Sprintf("%q is not 32 hexadecimal digits", md5)}
 		}
 		body.MD5 = &md5
 	}
-	var up Upload
-	err := c.callJSON(ctx, request{op: op, send: func(ctx context.Context) (*http.Response, error) {
+	err := c.callJSON(ctx, request{op: op, history: &h, send: func(ctx context.Context) (*http.Response, error) {
 		return c.api.CompleteUpload(ctx, uploadID, body)
 	}}, opts, &up)
 	if err != nil {
-		return nil, err
+		if status, refusal := refusedAsAlready(err); h.lost != nil && status == UploadStatusCompleted {
+			return nil, h, &CompletedEarlierError{Operation: op, UploadID: uploadID, Lost: h.lost, Refusal: refusal}
+		}
+		return nil, h, err
 	}
-	return &up, nil
+	return &up, h, nil
 }
 
 // Cancel cancels a pending upload; no part can be added to it afterwards. The returned upload is
 // cancelled.
+//
+// Cancelling is not idempotent, yet it is retried like every call. When an attempt may have
+// cancelled the upload without its answer arriving and the retry is refused as already cancelled,
+// Cancel succeeds: the upload is cancelled. The API answered no attempt with the upload, so the
+// returned one holds only its ID, object and status, and CaptureResponse records the refusal with
+// AnswerLost set. A first attempt refused as already cancelled is an *APIError, as ever.
 func (c *Client) Cancel(ctx context.Context, uploadID string, opts ...CallOption) (*Upload, error) {
+	up, _, err := c.cancel(ctx, uploadID, opts)
+	return up, err
+}
+
+// cancel is Cancel, also saying how its attempts went.
+func (c *Client) cancel(ctx context.Context, uploadID string, opts []CallOption) (*Upload, attempts, error) {
 	const what = "cancel upload"
+	var h attempts
 	if err := checkID(what, "upload ID", uploadID); err != nil {
-		return nil, err
+		return nil, h, err
 	}
 	var up Upload
-	err := c.callJSON(ctx, request{op: what + " " + uploadID, send: func(ctx context.Context) (*http.Response, error) {
+	err := c.callJSON(ctx, request{op: what + " " + uploadID, history: &h, send: func(ctx context.Context) (*http.Response, error) {
 		return c.api.CancelUpload(ctx, uploadID)
 	}}, opts, &up)
 	if err != nil {
-		return nil, err
+		status, refusal := refusedAsAlready(err)
+		if h.lost == nil || status != UploadStatusCancelled {
+			return nil, h, err
+		}
+		if cc := applyCallOptions(opts); cc.response != nil {
+			*cc.response = Response{StatusCode: refusal.StatusCode, Header: refusal.Header, Body: refusal.Body, AnswerLost: true}
+		}
+		return &Upload{ID: uploadID, Object: gen.UploadObjectUpload, Status: UploadStatusCancelled}, h, nil
 	}
-	return &up, nil
+	return &up, h, nil
 }
 
 // RetrieveFile returns the File with the given ID, such as the one a completed upload produced.

@@ -31,10 +31,35 @@ type request struct {
 	// rewind, when not nil, is called before every attempt after the first; it puts the request
 	// body back to its start. An error stops the retries.
 	rewind func() error
-	// once is true when the request cannot be sent a second time (its body cannot be rewound).
-	once bool
+	// noRetry, when not empty, says why the request cannot be sent a second time (its body
+	// cannot be rewound).
+	noRetry string
+	// history, when not nil, is told how the attempts went.
+	history *attempts
 	// stream leaves the body of a 2xx answer unread, for the caller to read and close.
 	stream bool
+}
+
+// attempts is what do tells a caller about the attempts behind its result, so that a call which
+// is not idempotent can tell a refusal of the request from a refusal of its own earlier effect.
+type attempts struct {
+	// n is how many attempts were sent.
+	n int
+	// lost is the failure of the first attempt that was retried although it may have taken effect
+	// on the server without its answer arriving: a connection error or timeout, or a 408 or 5xx
+	// (which a gateway may send after passing the request on). nil when no retried attempt may
+	// have taken effect.
+	lost error
+	// uncertain is true when some attempt, the final one included, may have taken effect without
+	// its answer arriving.
+	uncertain bool
+}
+
+// mayHaveTakenEffect reports whether an attempt answered with this status may have changed
+// something on the server nonetheless: a gateway sends 408, 502 or 504 after passing the request
+// on, and a server may fail after doing the work.
+func mayHaveTakenEffect(status int) bool {
+	return status == http.StatusRequestTimeout || status >= 500
 }
 
 // Response is the raw answer to a call, for what this version of the package does not model:
@@ -46,6 +71,10 @@ type Response struct {
 	Header http.Header
 	// Body is the raw JSON body; nil for DownloadFile, whose body is the returned reader.
 	Body []byte
+	// AnswerLost is true when the call succeeded through an earlier attempt whose answer was lost,
+	// as Cancel can: StatusCode, Header and Body are then those of the final attempt, the API's
+	// refusal to do again what was done.
+	AnswerLost bool
 }
 
 // RequestID is the x-request-id header of the response.
@@ -81,35 +110,47 @@ func applyCallOptions(opts []CallOption) callConfig {
 // do sends r, retrying as the policy allows, and returns the successful answer with its body read
 // (or, with r.stream, unread). Every failure is an *APIError or wraps the transport's error.
 func (c *Client) do(ctx context.Context, r request) (*http.Response, []byte, error) {
+	var h attempts
+	if r.history == nil {
+		r.history = &h
+	}
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 && r.rewind != nil {
 			if err := r.rewind(); err != nil {
 				return nil, nil, fmt.Errorf("%s: rewind the body to retry: %w", r.op, err)
 			}
 		}
+		r.history.n = attempt + 1
 		resp, body, err := c.attempt(ctx, r)
 		if err == nil && resp.StatusCode/100 == 2 {
 			return resp, body, nil
 		}
-		var retry bool
-		var header http.Header
+		var (
+			retry     bool
+			header    http.Header
+			uncertain bool
+		)
 		if err != nil {
+			uncertain = true
 			if ctx.Err() != nil {
+				r.history.uncertain = true
 				return nil, nil, fmt.Errorf("%s: %w", r.op, err)
 			}
 			err = fmt.Errorf("%s: %w", r.op, err)
 			retry = true
 		} else {
+			uncertain = mayHaveTakenEffect(resp.StatusCode)
 			err = newAPIError(r.op, resp, body)
 			header = resp.Header
 			retry = shouldRetry(resp.StatusCode, header)
 		}
-		if !retry || r.once || attempt >= c.maxRetries {
+		r.history.uncertain = r.history.uncertain || uncertain
+		if !retry || r.noRetry != "" || attempt >= c.maxRetries {
 			switch {
 			case attempt > 0:
 				err = fmt.Errorf("%w (gave up after %d attempts)", err, attempt+1)
-			case retry && r.once && c.maxRetries > 0:
-				err = fmt.Errorf("%w (not retried: the body cannot be rewound to send it again)", err)
+			case retry && r.noRetry != "" && c.maxRetries > 0:
+				err = fmt.Errorf("%w (not retried: %s)", err, r.noRetry)
 			}
 			return nil, nil, err
 		}
@@ -122,6 +163,9 @@ func (c *Client) do(ctx context.Context, r request) (*http.Response, []byte, err
 		}
 		if serr := c.sleep(ctx, wait); serr != nil {
 			return nil, nil, fmt.Errorf("%w (not retried: %w)", err, serr)
+		}
+		if uncertain && r.history.lost == nil {
+			r.history.lost = err
 		}
 	}
 }

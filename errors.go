@@ -156,3 +156,62 @@ func checkID(op, param, id string) error {
 	}
 	return nil
 }
+
+// ErrCompletedEarlier is matched by errors.Is when Complete's retry was refused because an earlier
+// attempt of the same call, whose answer was lost, had completed the upload. See
+// CompletedEarlierError.
+var ErrCompletedEarlier = errors.New("the upload was completed by an earlier attempt whose answer was lost")
+
+// CompletedEarlierError is Complete's error when an attempt completed the upload but its answer
+// never arrived (the connection broke, or the attempt timed out), and the retry was refused
+// because the upload was already completed. The upload is completed and its File exists; the
+// refusal does not say which File it is (UploadFile finds it in the Files list).
+//
+// It is not an *APIError: the API refused the retry, not the request. A Complete whose first
+// attempt is refused as already completed returns that refusal, an ordinary *APIError.
+type CompletedEarlierError struct {
+	// Operation says what the client was doing, such as "complete upload upload_abc".
+	Operation string
+	// UploadID is the upload, which is completed.
+	UploadID string
+	// Lost is why the answer of the earlier attempt never arrived.
+	Lost error
+	// Refusal is what the API answered the retry.
+	Refusal *APIError
+}
+
+// Error says that the upload is completed, and how the answer was lost.
+func (e *CompletedEarlierError) Error() string {
+	msg := fmt.Sprintf("%s: the upload is completed, by an earlier attempt whose answer was lost (%v)", e.Operation, e.Lost)
+	if e.Refusal != nil {
+		msg += fmt.Sprintf("; the retry was refused: %d %s", e.Refusal.StatusCode, e.Refusal.Message)
+	}
+	return msg
+}
+
+// Is makes errors.Is(err, ErrCompletedEarlier) true.
+func (e *CompletedEarlierError) Is(target error) bool { return target == ErrCompletedEarlier }
+
+// refusedAsAlready reads a refusal of an operation on an upload that needed it pending, such as
+// "Cannot cancel upload 'upload_abc': it is already cancelled.", and returns the status the
+// refusal says the upload is in, with the refusal. It returns "" when err is no such refusal.
+//
+// The API has no call that reads an upload's status, so its refusal is the only word on it. The
+// check is on the message, as the API sends no code for it: "already completed", "already
+// cancelled" (or "canceled") and "expired", in a 400 or 409.
+func refusedAsAlready(err error) (UploadStatus, *APIError) {
+	var apiErr *APIError
+	if !errors.As(err, &apiErr) || (apiErr.StatusCode != http.StatusBadRequest && apiErr.StatusCode != http.StatusConflict) {
+		return "", nil
+	}
+	msg := strings.ToLower(apiErr.Message)
+	switch {
+	case strings.Contains(msg, "already completed"):
+		return UploadStatusCompleted, apiErr
+	case strings.Contains(msg, "already cancelled"), strings.Contains(msg, "already canceled"):
+		return UploadStatusCancelled, apiErr
+	case strings.Contains(msg, "expired"):
+		return UploadStatusExpired, apiErr
+	}
+	return "", nil
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"mime/multipart"
 	"net/http"
@@ -16,8 +17,11 @@ import (
 // AddPart adds one part, at most MaxPartSize bytes, to a pending upload, reading it from data. The
 // multipart body is streamed from data as it is sent: the part is never held in memory.
 //
-// A failed attempt is retried only when data can be rewound: when it is an io.Seeker (read from its
-// current offset), or else an io.ReaderAt (read from offset 0). Any other reader is sent once. When
+// A failed attempt is retried only when data can be rewound: when it is an io.Seeker that seeks
+// (read from its current offset), or else an io.ReaderAt that reads at offset 0 (read from there).
+// Any other reader is sent once, and so is a file that is a pipe, FIFO, socket or terminal, even
+// though *os.File has Seek and ReadAt methods: its bytes cannot be read twice. An error of such a
+// part that would otherwise have been retried says why it was not. When
 // the size of data is known (an io.Seeker, or a reader with a Size() int64 or Len() int method) the
 // request carries a Content-Length, and a part over MaxPartSize is refused before anything is sent;
 // otherwise the body is sent chunked.
@@ -43,9 +47,9 @@ func (c *Client) AddPart(ctx context.Context, uploadID string, data io.Reader, o
 	}
 	var part UploadPart
 	err = c.callJSON(ctx, request{
-		op:     op,
-		once:   src.rewind == nil,
-		rewind: src.rewind,
+		op:      op,
+		noRetry: src.noRetry,
+		rewind:  src.rewind,
 		send: func(ctx context.Context) (*http.Response, error) {
 			var body io.Reader = io.MultiReader(bytes.NewReader(form.head), src.reader(), bytes.NewReader(form.tail))
 			if src.rewind != nil {
@@ -69,14 +73,28 @@ func (c *Client) AddPart(ctx context.Context, uploadID string, data io.Reader, o
 	return &part, nil
 }
 
-// partSource is the data of a part: how to read it, how to rewind it, and its size (-1 unknown).
+// partSource is the data of a part: how to read it, how to rewind it (nil when it cannot be,
+// with noRetry saying why), and its size (-1 unknown).
 type partSource struct {
-	reader func() io.Reader
-	rewind func() error
-	size   int64
+	reader  func() io.Reader
+	rewind  func() error
+	noRetry string
+	size    int64
 }
 
+// newPartSource works out how data can be read, and whether it can be rewound. It never trusts a
+// method set alone: an *os.File that is a pipe has Seek and ReadAt methods that fail, so a file's
+// kind is checked, a seek is tried before a Seeker counts as rewindable, and a byte is read at
+// offset 0 before a ReaderAt does.
 func newPartSource(data io.Reader) (partSource, error) {
+	if kind := streamKind(data); kind != "" {
+		// Each read takes bytes away for good, whatever methods the value has.
+		return partSource{
+			reader:  func() io.Reader { return data },
+			noRetry: "the part is read from " + kind + ", which cannot be rewound to send it again",
+			size:    -1,
+		}, nil
+	}
 	if s, ok := data.(io.Seeker); ok {
 		if start, err := s.Seek(0, io.SeekCurrent); err == nil {
 			end, err := s.Seek(0, io.SeekEnd)
@@ -95,7 +113,7 @@ func newPartSource(data io.Reader) (partSource, error) {
 				size: end - start,
 			}, nil
 		}
-		// A Seeker that cannot seek (a pipe behind an *os.File) is an ordinary reader.
+		// A Seeker that cannot seek is an ordinary reader.
 	}
 	size := int64(-1)
 	switch v := data.(type) {
@@ -104,14 +122,42 @@ func newPartSource(data io.Reader) (partSource, error) {
 	case interface{ Len() int }:
 		size = int64(v.Len())
 	}
+	noRetry := "the part's reader can neither seek nor be read at an offset, so it cannot be rewound to send it again"
 	if ra, ok := data.(io.ReaderAt); ok {
-		return partSource{
-			reader: func() io.Reader { return io.NewSectionReader(ra, 0, math.MaxInt64) },
-			rewind: func() error { return nil },
-			size:   size,
-		}, nil
+		var b [1]byte
+		_, err := ra.ReadAt(b[:], 0)
+		if err == nil || errors.Is(err, io.EOF) {
+			return partSource{
+				reader: func() io.Reader { return io.NewSectionReader(ra, 0, math.MaxInt64) },
+				rewind: func() error { return nil },
+				size:   size,
+			}, nil
+		}
+		noRetry = fmt.Sprintf("the part's reader cannot be read at an offset (%v), so it cannot be rewound to send it again", err)
 	}
-	return partSource{reader: func() io.Reader { return data }, size: size}, nil
+	return partSource{reader: func() io.Reader { return data }, noRetry: noRetry, size: size}, nil
+}
+
+// streamKind names what data streams from when it is a file that cannot be rewound: a pipe or
+// FIFO, a socket, or a terminal or other character device. It is "" for anything else.
+func streamKind(data io.Reader) string {
+	f, ok := data.(interface{ Stat() (fs.FileInfo, error) })
+	if !ok {
+		return ""
+	}
+	info, err := f.Stat()
+	if err != nil {
+		return ""
+	}
+	switch mode := info.Mode(); {
+	case mode&fs.ModeNamedPipe != 0:
+		return "a pipe"
+	case mode&fs.ModeSocket != 0:
+		return "a socket"
+	case mode&fs.ModeCharDevice != 0:
+		return "a terminal or character device"
+	}
+	return ""
 }
 
 // partFilename is the filename the part is sent under: the base name of a file, else "part".

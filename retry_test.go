@@ -7,6 +7,8 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -255,13 +257,22 @@ func partAttempts(t *testing.T, got *[][]byte) http.HandlerFunc {
 func TestAddPartRetriesOnlyRewindableData(t *testing.T) {
 	payload := bytes.Repeat([]byte("part data "), 10_000)
 	tests := []struct {
-		name     string
-		data     func() io.Reader
-		attempts int
+		name string
+		data func(t *testing.T) io.Reader
+		// why is what the error of a part sent once must say; "" when the part is retried.
+		why string
 	}{
-		{"seeker", func() io.Reader { return bytes.NewReader(payload) }, 2},
-		{"reader at", func() io.Reader { return readerAtOnly{bytes.NewReader(payload)} }, 2},
-		{"plain reader", func() io.Reader { return plainReader{bufio.NewReader(bytes.NewReader(payload))} }, 1},
+		{"seeker", func(*testing.T) io.Reader { return bytes.NewReader(payload) }, ""},
+		{"reader at", func(*testing.T) io.Reader { return readerAtOnly{bytes.NewReader(payload)} }, ""},
+		{"regular file", func(t *testing.T) io.Reader { return tempFile(t, payload) }, ""},
+		{"plain reader", func(*testing.T) io.Reader { return plainReader{bufio.NewReader(bytes.NewReader(payload))} },
+			"not retried: the part's reader can neither seek nor be read at an offset"},
+		{"seeker that cannot seek", func(*testing.T) io.Reader { return brokenSeeker{bytes.NewReader(payload)} },
+			"not retried: the part's reader can neither seek nor be read at an offset"},
+		{"reader at that cannot read at an offset", func(*testing.T) io.Reader { return brokenReaderAt{bytes.NewReader(payload)} },
+			"not retried: the part's reader cannot be read at an offset (no reads at an offset here)"},
+		{"os.Pipe", func(t *testing.T) io.Reader { return pipeOf(t, payload) }, "not retried: the part is read from a pipe"},
+		{"FIFO", func(t *testing.T) io.Reader { return fifoOf(t, payload) }, "not retried: the part is read from a pipe"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -271,19 +282,23 @@ func TestAddPartRetriesOnlyRewindableData(t *testing.T) {
 			f := newFakeAPI(t, func(w http.ResponseWriter, r *http.Request) {
 				if n.Add(1) == 1 {
 					io.Copy(io.Discard, r.Body)
-					writeJSON(w, 500, errorBody(500))
+					writeJSON(w, 503, errorBody(503))
 					return
 				}
 				ok(w, r)
 			})
-			c, _ := newTestClient(t, f, nil)
-			_, err := c.AddPart(t.Context(), "upload_abc", tt.data())
-			if got := len(f.requests()); got != tt.attempts {
-				t.Fatalf("%d attempts, want %d (err %v)", got, tt.attempts, err)
+			c, _ := newTestClient(t, f, specReport(t, undocumented))
+			_, err := c.AddPart(t.Context(), "upload_abc", tt.data(t))
+			attempts := 2
+			if tt.why != "" {
+				attempts = 1
 			}
-			if tt.attempts == 1 {
-				if err == nil || !strings.Contains(err.Error(), "not retried: the body cannot be rewound") {
-					t.Fatalf("AddPart of a one-shot reader after a 500: got %v, want an error saying it was not retried", err)
+			if got := len(f.requests()); got != attempts {
+				t.Fatalf("%d requests, want %d (err %v)", got, attempts, err)
+			}
+			if tt.why != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.why) || statusOf(err) != 503 {
+					t.Fatalf("AddPart of a one-shot reader after a 503: got %v, want the 503 with %q", err, tt.why)
 				}
 				return
 			}
@@ -296,6 +311,61 @@ func TestAddPartRetriesOnlyRewindableData(t *testing.T) {
 		})
 	}
 }
+
+// tempFile is an open regular file holding data.
+func tempFile(t *testing.T, data []byte) *os.File {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "part.bin")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
+}
+
+// pipeOf is the read end of an os.Pipe that a goroutine fills with data and closes.
+func pipeOf(t *testing.T, data []byte) *os.File {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	feed(t, r, w, data)
+	return r
+}
+
+// feed writes data into w from a goroutine and closes w; r is closed when the test ends.
+func feed(t *testing.T, r, w *os.File, data []byte) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		w.Write(data)
+		w.Close()
+	}()
+	t.Cleanup(func() {
+		r.Close() // a writer still blocked gets EPIPE
+		<-done
+	})
+}
+
+// brokenSeeker has a Seek method that always fails, as a pipe's has.
+type brokenSeeker struct{ r io.Reader }
+
+func (b brokenSeeker) Read(p []byte) (int, error)     { return b.r.Read(p) }
+func (brokenSeeker) Seek(int64, int) (int64, error)   { return 0, errors.New("illegal seek") }
+func (brokenReaderAt) Seek(int64, int) (int64, error) { return 0, errors.New("illegal seek") }
+func (brokenReaderAt) ReadAt([]byte, int64) (int, error) {
+	return 0, errors.New("no reads at an offset here")
+}
+
+// brokenReaderAt has Seek and ReadAt methods that always fail, as a pipe's have.
+type brokenReaderAt struct{ r io.Reader }
+
+func (b brokenReaderAt) Read(p []byte) (int, error) { return b.r.Read(p) }
 
 // readerAtOnly is a reader that can be rewound only through ReadAt.
 type readerAtOnly struct{ r *bytes.Reader }

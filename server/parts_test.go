@@ -146,3 +146,23 @@ func (zeros) Read(p []byte) (int, error) {
 	clear(p)
 	return len(p), nil
 }
+
+// Parts not named in part_ids are left out of the File: a part whose answer was lost and that the
+// client sent again leaves an orphan, and completing with the parts the client knows of gives the
+// right content.
+func TestCompleteIgnoresPartsNotNamed(t *testing.T) {
+	e := newEnv(t)
+	u := e.createUpload(keyA, 6)
+	p1 := e.mustAddPart(keyA, u.ID, []byte("abc"))
+	e.mustAddPart(keyA, u.ID, []byte("abc")) // the same part sent twice: the first answer was lost
+	e.mustAddPart(keyA, u.ID, []byte("XYZ"))
+	p2 := e.mustAddPart(keyA, u.ID, []byte("def"))
+	done := decode[gen.Upload](t, e.complete(keyA, u.ID, []string{p1, p2}, ""))
+	if done.File == nil || done.File.Bytes != 6 {
+		t.Fatalf("completed upload = %+v", done)
+	}
+	r := e.do("GET", "/files/"+done.File.ID+"/content", keyA, "", nil)
+	if r.Status != 200 || string(r.Body) != "abcdef" {
+		t.Errorf("content = %d %q, want 200 %q", r.Status, r.Body, "abcdef")
+	}
+}
