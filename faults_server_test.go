@@ -406,3 +406,51 @@ func TestClientWaitsOutRateLimits(t *testing.T) {
 		t.Errorf("waits = %v, the 429s asked for %v", rec.recorded(), asked)
 	}
 }
+
+// Lost answers, from the server's reset-after: the call ran, the answer never came. Cancel's
+// retry finds the upload cancelled and succeeds; Complete's retry finds it completed and says
+// so with ErrCompletedEarlier; either way the store holds what the call did. UploadFile whose
+// parts lose their answers sends them again and completes with the content intact.
+func TestClientRecoversLostAnswers(t *testing.T) {
+	fs := newFaultyServer(t, server.Faults{AllowHeader: true}, server.RateLimit{})
+	ctx := context.Background()
+	c, _ := fs.client(false, oneFault(server.FaultResetAfter))
+
+	id := fs.pendingUpload(5)
+	up, err := c.Cancel(ctx, id)
+	if err != nil || up.Status != UploadStatusCancelled {
+		t.Errorf("cancel whose answer was lost: %v, %+v", err, up)
+	}
+	if u := fs.upload(id); u.Status != store.StatusCancelled {
+		t.Errorf("store: upload %s, want cancelled", u.Status)
+	}
+
+	id = fs.pendingUpload(5)
+	plain, _ := fs.client(false)
+	p, err := plain.AddPart(ctx, id, bytes.NewReader([]byte("hello")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Complete(ctx, id, []string{p.ID}, "")
+	if !errors.Is(err, ErrCompletedEarlier) {
+		t.Errorf("complete whose answer was lost: %v, want ErrCompletedEarlier", err)
+	}
+	if u := fs.upload(id); u.Status != store.StatusCompleted || u.FileID == "" {
+		t.Errorf("store: upload %s with file %q, want completed with a File", u.Status, u.FileID)
+	}
+
+	fs = newFaultyServer(t, server.Faults{Seed: 5, Operations: []string{"addUploadPart"},
+		Rules: []server.FaultRule{{Kind: server.FaultResetAfter, Percent: 30}}}, server.RateLimit{})
+	c, _ = fs.client(false, WithMaxRetries(8))
+	path, content := writeRandomFile(t, 600_000, 6)
+	done, err := c.UploadFile(ctx, path, UploadFileParams{Purpose: PurposeFineTune, PartSize: 64 << 10, Concurrency: 3, MD5: true})
+	if err != nil {
+		t.Fatalf("upload file whose parts lose answers: %v", err)
+	}
+	if got := fs.fileContent(done); !bytes.Equal(got, content) {
+		t.Fatal("the File differs from the file")
+	}
+	if _, faults := fs.counts(); len(faults) == 0 {
+		t.Fatal("no answer was lost: the test tested nothing")
+	}
+}
