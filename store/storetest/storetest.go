@@ -42,6 +42,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Expiry", testExpiry},
 		{"SweepExpired", testSweepExpired},
 		{"OnlyStatusChanges", testOnlyStatusChanges},
+		{"PartWriteRacesFinish", testPartWriteRacesFinish},
+		{"FinishedUploadReadsNoPart", testFinishedUploadReadsNoPart},
+		{"MD5AnyCase", testMD5AnyCase},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
