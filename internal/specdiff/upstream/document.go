@@ -42,11 +42,9 @@ func Parse(data []byte) (*Document, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, errors.New("load: the document is empty")
 	}
-	loader := openapi3.NewLoader()
-	loader.IsExternalRefsAllowed = false
-	t, err := loader.LoadFromData(data)
+	t, err := load(data)
 	if err != nil {
-		return nil, fmt.Errorf("load: %w", err)
+		return nil, err
 	}
 	if t.OpenAPI == "" {
 		return nil, errors.New("load: not an OpenAPI document (no openapi version)")
@@ -65,6 +63,23 @@ func (d *Document) Versions() string {
 		api = d.t.Info.Version
 	}
 	return "OpenAPI " + d.t.OpenAPI + ", API version " + api
+}
+
+// load loads a document with kin-openapi, references outside it refused. The document is
+// whatever file the user saved, so a panic of the loader on some input is turned into an error
+// naming it rather than a crash.
+func load(data []byte) (t *openapi3.T, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			t, err = nil, fmt.Errorf("load: the OpenAPI loader failed on this document: %v", r)
+		}
+	}()
+	loader := openapi3.NewLoader()
+	loader.IsExternalRefsAllowed = false
+	if t, err = loader.LoadFromData(data); err != nil {
+		return nil, fmt.Errorf("load: %w", err)
+	}
+	return t, nil
 }
 
 // schema returns the component schema with this name, or nil.
