@@ -286,6 +286,9 @@ func (s *Server) injectFaults(next http.Handler) http.Handler {
 			slog.String("fault", string(kind)),
 			slog.String("operation", op),
 			slog.String("source", source))
+		if sw := findStatusWriter(w); sw != nil {
+			sw.fault = kind
+		}
 		if fi.cfg.OnInject != nil {
 			fi.cfg.OnInject(InjectedFault{Kind: kind, Operation: op, Requested: requested, RequestID: id})
 		}
@@ -359,16 +362,8 @@ func dropConnection(w http.ResponseWriter) {
 
 // markDropped makes the access log show status 0 for a request that got no answer.
 func markDropped(w http.ResponseWriter) {
-	for w != nil {
-		if sw, ok := w.(*statusWriter); ok {
-			sw.status = 0
-			return
-		}
-		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
-		if !ok {
-			return
-		}
-		w = u.Unwrap()
+	if sw := findStatusWriter(w); sw != nil {
+		sw.status = 0
 	}
 }
 

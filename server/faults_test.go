@@ -465,7 +465,7 @@ func TestFaultOperations(t *testing.T) {
 // is logged and reported.
 func TestFaultSeed(t *testing.T) {
 	rules := []server.FaultRule{{Kind: server.FaultInternal, Percent: 20}, {Kind: server.FaultRateLimited, Percent: 10}}
-	run := func(seed uint64) (pattern string, logged int, reported int) {
+	run := func(seed uint64) (pattern string, logged, reported int) {
 		var log faultLog
 		var logs syncBuffer
 		e := newRawEnv(t, withFaults(server.Faults{Seed: seed, Rules: rules}, &log), withLog(&logs))
@@ -474,7 +474,25 @@ func TestFaultSeed(t *testing.T) {
 			r := e.do("GET", "/files/file-abc", keyA, "", nil)
 			b.WriteString(strconv.Itoa(r.Status) + " ")
 		}
-		return b.String(), strings.Count(logs.String(), `"msg":"fault injected"`), len(log.kinds())
+		out := logs.String()
+		// Each fault has its own line and is named on the request's access line, which stays
+		// below ERROR: an injected 500 is no failure of the server.
+		if strings.Contains(out, `"level":"ERROR"`) {
+			t.Errorf("an injected fault was logged as an error:\n%s", out)
+		}
+		faultLines, accessLines := 0, 0
+		for line := range strings.Lines(out) {
+			switch {
+			case strings.Contains(line, `"msg":"fault injected"`):
+				faultLines++
+			case strings.Contains(line, `"msg":"request"`) && strings.Contains(line, `"fault":"`):
+				accessLines++
+			}
+		}
+		if accessLines != faultLines {
+			t.Errorf("%d faults logged, %d access lines name one", faultLines, accessLines)
+		}
+		return b.String(), faultLines, len(log.kinds())
 	}
 	p1, logged, reported := run(7)
 	p2, _, _ := run(7)

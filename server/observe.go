@@ -27,7 +27,8 @@ type statusWriter struct {
 	status      int
 	written     int64
 	wroteHeader bool
-	clientGone  bool // the request failed because the client hung up
+	clientGone  bool      // the request failed because the client hung up
+	fault       FaultKind // the fault injected into the answer, if any
 }
 
 func (w *statusWriter) WriteHeader(status int) {
@@ -110,7 +111,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 				}
 			}
 			level := slog.LevelInfo
-			if sw.status >= 500 && !sw.clientGone {
+			if sw.status >= 500 && !sw.clientGone && sw.fault == "" {
 				level = slog.LevelError
 			}
 			attrs := []slog.Attr{
@@ -124,6 +125,9 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			}
 			if sw.clientGone {
 				attrs = append(attrs, slog.Bool("client_gone", true))
+			}
+			if sw.fault != "" {
+				attrs = append(attrs, slog.String("fault", string(sw.fault)))
 			}
 			s.logger.LogAttrs(r.Context(), level, "request", attrs...)
 		}()
