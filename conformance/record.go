@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -11,6 +12,7 @@ import (
 	"hash"
 	"io"
 	"io/fs"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -163,6 +165,10 @@ func (r *Recorder) Handler(next http.Handler) http.Handler {
 		}
 		if !rw.wroteHeader {
 			rw.header = w.Header().Clone()
+		}
+		if rw.hijacked {
+			rec.finish(0, nil, nil, errHijacked)
+			return
 		}
 		rw.capture.eof = true // what the handler wrote is the whole body
 		rec.finish(rw.status, rw.header, rw.capture, nil)
@@ -395,8 +401,22 @@ type recordingWriter struct {
 	status      int
 	header      http.Header
 	wroteHeader bool
+	hijacked    bool
 	capture     *capture
 	keep        func(status int) int64
+}
+
+// errHijacked is why an exchange whose handler took over the connection has no response.
+var errHijacked = errors.New("the handler took over the connection and sent no HTTP response")
+
+// Hijack takes over the connection, for a handler that answers with no HTTP response at all (a
+// reset, say): the exchange is then recorded without one.
+func (w *recordingWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, rw, err := http.NewResponseController(w.ResponseWriter).Hijack()
+	if err == nil {
+		w.hijacked = true
+	}
+	return conn, rw, err
 }
 
 func (w *recordingWriter) WriteHeader(status int) {

@@ -330,3 +330,42 @@ func TestRecorderRedaction(t *testing.T) {
 	}
 	checkRecordings(t, dir, secretKey, "tok123456", "abcdefgh", "sk-live0123456789", "eyJhbGciOiJIUzI1NiJ9")
 }
+
+// TestRecorderHandlerHijack records an exchange whose handler reset the connection without an
+// HTTP answer as a request with no response.
+func TestRecorderHandlerHijack(t *testing.T) {
+	dir := t.TempDir()
+	rec := newRecorder(t, dir, nil)
+	recorded := rec.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, _, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			t.Errorf("hijack through the recorder: %v", err)
+			return
+		}
+		conn.Close()
+	}))
+	handled := make(chan struct{})
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer close(handled)
+		recorded.ServeHTTP(w, r)
+	}))
+	defer api.Close()
+	req, _ := http.NewRequestWithContext(t.Context(), "POST", api.URL+"/v1/uploads/upload_abc/cancel", nil)
+	req.Header.Set("Authorization", "Bearer "+secretKey)
+	if resp, err := api.Client().Do(req); err == nil {
+		resp.Body.Close()
+		t.Fatal("a reset connection gave an answer")
+	}
+	<-handled
+	files := recordings(t, dir)
+	if len(files) != 1 || !strings.HasSuffix(files[0], "-cancelUpload-error.json") {
+		t.Fatalf("recordings %v, want one cancelUpload-error", files)
+	}
+	ex, err := conformance.ReadExchange(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ex.Response != nil || !strings.Contains(ex.Description, "took over the connection") {
+		t.Errorf("recorded %+v, want no response and why", ex)
+	}
+}
