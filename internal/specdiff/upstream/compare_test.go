@@ -10,7 +10,7 @@ import (
 // (getThing) with one path parameter, whose 200 response has the given schema. Each part left
 // empty takes its default; opExtra is YAML added to the operation (or after it).
 type docParts struct {
-	version, path, method, id, params, opExtra, schema, schemas, security string
+	version, path, method, id, params, opExtra, schema, schemas, security, components string
 }
 
 // build writes the document and parses it.
@@ -43,7 +43,7 @@ components:
     bearer: {type: http, scheme: bearer}
     Bearer2: {type: http, scheme: Bearer}
     key: {type: apiKey, in: header, name: X-Key}
-  schemas: ` + def(p.schemas, "{}") + "\n"
+  schemas: ` + def(p.schemas, "{}") + "\n" + p.components
 	doc, err := Parse([]byte(src))
 	if err != nil {
 		t.Fatalf("%v\n%s", err, src)
@@ -252,6 +252,11 @@ func TestCompareOperations(t *testing.T) {
 			[]string{"operation.getThing: ours present, upstream absent"}},
 		{"response added", docParts{opExtra: "        404: {description: gone}"}, Options{},
 			[]string{"operation.getThing.responses.404: ours absent, upstream present"}},
+		{"shared parameter and the same in place", docParts{params: `{$ref: "#/components/parameters/ID"}`,
+			components: "  parameters:\n    ID: {name: id, in: path, required: true, schema: {type: string}}\n"}, Options{}, nil},
+		{"shared response and the same in place", docParts{opExtra: `        404: {$ref: "#/components/responses/Gone"}`,
+			components: "  responses:\n    Gone: {description: gone}\n"}, Options{},
+			[]string{"operation.getThing.responses.404: ours absent, upstream present"}},
 		{"summary ignored", docParts{opExtra: "      summary: Get it."}, Options{}, nil},
 		{"summary when asked", docParts{opExtra: "      summary: Get it."}, Options{Documentation: true},
 			[]string{"operation.getThing.summary: ours absent, upstream Get it."}},
@@ -302,4 +307,35 @@ func TestInScope(t *testing.T) {
 			t.Errorf("inScope(%q) = %v, want %v", path, got, want)
 		}
 	}
+}
+
+// A shared request body, response or parameter compares as the same written in place, on either
+// side.
+func TestCompareSharedParts(t *testing.T) {
+	build := func(t *testing.T, refs bool) *Document {
+		p := docParts{method: "post"}
+		if refs {
+			p.params = `{$ref: "#/components/parameters/ID"}`
+			p.opExtra = `        404: {$ref: "#/components/responses/Gone"}
+      requestBody: {$ref: "#/components/requestBodies/Thing"}`
+			p.components = `  parameters:
+    ID: {name: id, in: path, required: true, schema: {type: string}}
+  responses:
+    Gone: {description: gone}
+  requestBodies:
+    Thing: {required: true, content: {application/json: {schema: {type: object, properties: {a: {type: string}}}}}}
+`
+		} else {
+			p.opExtra = `        404: {description: gone}
+      requestBody: {required: true, content: {application/json: {schema: {properties: {a: {type: string}}}}}}`
+		}
+		return p.build(t)
+	}
+	checkDifferences(t, build(t, true), build(t, false), Options{}, nil)
+	checkDifferences(t, build(t, false), build(t, true), Options{}, nil)
+
+	// And a difference inside a shared part is found there.
+	changed := docParts{method: "post", opExtra: `        404: {description: gone}
+      requestBody: {content: {application/json: {schema: {properties: {a: {type: string}}}}}}`}.build(t)
+	checkDifferences(t, build(t, true), changed, Options{}, []string{"operation.getThing.requestBody.required: ours true, upstream absent"})
 }
