@@ -180,7 +180,7 @@ func newFaultInjector(ctx context.Context, f Faults) (*faultInjector, error) {
 	}
 	fi := &faultInjector{cfg: f, rng: rand.New(rand.NewPCG(f.Seed, f.Seed^0x9e3779b97f4a7c15))}
 	if len(f.Operations) > 0 {
-		known, err := Operations(ctx)
+		known, err := operationIDs(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("faults: %w", err)
 		}
@@ -195,8 +195,8 @@ func newFaultInjector(ctx context.Context, f Faults) (*faultInjector, error) {
 	return fi, nil
 }
 
-// Operations lists the operationIds of the API, in the order of the spec's paths.
-func Operations(ctx context.Context) ([]string, error) {
+// operationIDs lists the operationIds of the API, sorted.
+func operationIDs(ctx context.Context) ([]string, error) {
 	doc, err := openapi.Load(ctx)
 	if err != nil {
 		return nil, err
