@@ -5,7 +5,8 @@
 //
 // Usage, from the repository root:
 //
-//	go run ./internal/specdiff/cmd/upstreamdiff -upstream FILE [-spec FILE] [-divergences FILE] [-extract FILE]
+//	go run ./internal/specdiff/cmd/upstreamdiff -upstream FILE [-spec FILE] [-divergences FILE]
+//		[-extract FILE] [-documentation] [-whole /uploads]
 //
 // FILE is the published document, YAML or JSON, gzipped or not, as saved; nothing is fetched,
 // and a URL is refused. -documentation compares descriptions, summaries and titles too. Under
