@@ -19,12 +19,24 @@ const writeBlockSize = 256 << 10
 // errTooLarge is returned by writePartFile when data holds more than maxSize bytes.
 var errTooLarge = errors.New("too large")
 
+// syncer makes what was written durable: file flushes a file's bytes to the disk, dir a
+// directory's entries. The store uses fsync (fsyncer); tests put their own in its place to see
+// each sync happen, and in the right order, since killing the process cannot show a missing one
+// (the page cache outlives the process).
+type syncer struct {
+	file func(*os.File) error
+	dir  func(path string) error
+}
+
+// fsyncer syncs with fsync.
+func fsyncer() syncer { return syncer{file: (*os.File).Sync, dir: syncDir} }
+
 // writePartFile streams at most maxSize bytes of data into a new file at path, durably: into a
 // temporary file in the same directory, synced, moved to path, and the directory synced. It
 // reads at most maxSize+1 bytes; if there are more than maxSize it returns errTooLarge. On any
 // error nothing is left at path or in the temporary file. The bytes are written in blocks of
 // len(buf).
-func writePartFile(ctx context.Context, path string, data io.Reader, maxSize int64, buf []byte) (int64, error) {
+func writePartFile(ctx context.Context, sync syncer, path string, data io.Reader, maxSize int64, buf []byte) (int64, error) {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, tempPrefix+filepath.Base(path)+"-*")
 	if err != nil {
@@ -44,7 +56,7 @@ func writePartFile(ctx context.Context, path string, data io.Reader, maxSize int
 	if n > maxSize {
 		return 0, errTooLarge
 	}
-	if err := tmp.Sync(); err != nil {
+	if err := sync.file(tmp); err != nil {
 		return 0, fmt.Errorf("sync part file: %w", err)
 	}
 	if err := tmp.Close(); err != nil {
@@ -60,7 +72,7 @@ func writePartFile(ctx context.Context, path string, data io.Reader, maxSize int
 		os.Remove(path)
 		return 0, fmt.Errorf("remove temporary part file: %w", err)
 	}
-	if err := syncDir(dir); err != nil {
+	if err := sync.dir(dir); err != nil {
 		os.Remove(path)
 		return 0, err
 	}

@@ -63,12 +63,12 @@ func (s *Store) writePart(ctx context.Context, uploadID, path string, data io.Re
 	}
 	// Synced every time, not only by whoever created the directory: this part's record must not
 	// become durable before the directory entry that leads to its bytes.
-	if err := syncDir(s.partsDir); err != nil {
+	if err := s.sync.dir(s.partsDir); err != nil {
 		return 0, err
 	}
 	bufp := s.writeBuffers.Get().(*[]byte)
 	defer s.writeBuffers.Put(bufp)
-	return writePartFile(ctx, path, data, maxSize, *bufp)
+	return writePartFile(ctx, s.sync, path, data, maxSize, *bufp)
 }
 
 // recordPart records a part whose bytes are durable, created at now, if the upload is still

@@ -36,6 +36,9 @@ type Store struct {
 
 	lock *os.File // held while the store is open; nil where locking is not available
 
+	// sync makes part files and their directories durable (fsyncer but in tests).
+	sync syncer
+
 	// writeBuffers recycles the blocks part bytes are gathered into before each write.
 	writeBuffers sync.Pool
 
@@ -52,7 +55,7 @@ func Open(ctx context.Context, dir string) (*Store, error) {
 	if strings.ContainsRune(dir, '?') {
 		return nil, fmt.Errorf("open store in %q: the directory name may not contain '?'", dir)
 	}
-	s := &Store{dir: dir, partsDir: filepath.Join(dir, "parts")}
+	s := &Store{dir: dir, partsDir: filepath.Join(dir, "parts"), sync: fsyncer()}
 	s.writeBuffers.New = func() any { b := make([]byte, writeBlockSize); return &b }
 	if err := os.MkdirAll(s.partsDir, 0o755); err != nil {
 		return nil, fmt.Errorf("open store in %s: %w", dir, err)
