@@ -98,6 +98,20 @@ func TestRun(t *testing.T) {
 	}
 }
 
+// -documentation compares the prose too: the fixture's words are its own, so it differs.
+func TestRunDocumentation(t *testing.T) {
+	var out bytes.Buffer
+	err := run(context.Background(), []string{
+		"-upstream", root + "testdata/upstream/current.yaml",
+		"-spec", root + "openapi/uploads.yaml",
+		"-divergences", root + "openapi/DIVERGENCES.md",
+		"-documentation",
+	}, &out)
+	if !errors.Is(err, errUnlisted) || !strings.Contains(out.String(), "NOT LISTED  operation.createUpload.summary: ours ") {
+		t.Errorf("run: err = %v, want the summaries compared:\n%s", err, out.String())
+	}
+}
+
 func TestRunReportsBadInput(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.md")
