@@ -203,6 +203,9 @@ func (s *Server) answerError(w http.ResponseWriter, r *http.Request, err error) 
 			slog.String("path", r.URL.Path),
 			slog.String("error", err.Error()))
 		ae = internalError()
+		if !clientGone(r, err) {
+			s.metrics.storeErrors.WithLabelValues(s.operationLabel(r, findStatusWriterOrEmpty(w))).Inc()
+		}
 	}
 	if headerWritten(w) {
 		if ae.Status >= 500 {

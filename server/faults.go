@@ -289,6 +289,7 @@ func (s *Server) injectFaults(next http.Handler) http.Handler {
 		if sw := findStatusWriter(w); sw != nil {
 			sw.fault = kind
 		}
+		s.metrics.faults.WithLabelValues(string(kind), op).Inc()
 		if fi.cfg.OnInject != nil {
 			fi.cfg.OnInject(InjectedFault{Kind: kind, Operation: op, Requested: requested, RequestID: id})
 		}

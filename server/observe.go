@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -29,6 +30,7 @@ type statusWriter struct {
 	wroteHeader bool
 	clientGone  bool      // the request failed because the client hung up
 	fault       FaultKind // the fault injected into the answer, if any
+	operation   string    // the spec's operationId, once validation found the route
 }
 
 func (w *statusWriter) WriteHeader(status int) {
@@ -98,6 +100,11 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		h.Set("openai-version", apiVersion)
 		sw := &statusWriter{ResponseWriter: w, start: start, status: http.StatusOK}
 		r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
+		body := &countingReader{ReadCloser: r.Body}
+		if r.Body != nil && r.Body != http.NoBody {
+			r.Body = body
+		}
+		s.metrics.inFlight.Inc()
 
 		defer func() {
 			if p := recover(); p != nil {
@@ -130,7 +137,48 @@ func (s *Server) observe(next http.Handler) http.Handler {
 				attrs = append(attrs, slog.String("fault", string(sw.fault)))
 			}
 			s.logger.LogAttrs(r.Context(), level, "request", attrs...)
+			s.metrics.inFlight.Dec()
+			s.metrics.observe(s.operationLabel(r, sw), sw.status, body.n, sw.written, time.Since(start))
 		}()
 		next.ServeHTTP(sw, r)
 	})
+}
+
+// countingReader counts the bytes read through it, for the metrics of request bodies.
+type countingReader struct {
+	io.ReadCloser
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.ReadCloser.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// operationLabel names what r asked for in the metrics: the operationId validation found, else
+// the one the spec's router finds (for requests refused before validation, such as a 401), else
+// healthz, metrics or none.
+func (s *Server) operationLabel(r *http.Request, sw *statusWriter) string {
+	if sw.operation != "" {
+		return sw.operation
+	}
+	switch r.URL.Path {
+	case "/healthz":
+		return opLabelHealthz
+	case "/metrics":
+		return opLabelMetrics
+	}
+	if op := s.operationOf(r); op != "" {
+		return op
+	}
+	return opLabelNone
+}
+
+// findStatusWriterOrEmpty is findStatusWriter, or an empty statusWriter when w has none.
+func findStatusWriterOrEmpty(w http.ResponseWriter) *statusWriter {
+	if sw := findStatusWriter(w); sw != nil {
+		return sw
+	}
+	return &statusWriter{}
 }

@@ -58,6 +58,9 @@ type Config struct {
 	RateLimit RateLimit
 	// Faults injects errors, dropped connections and delays into answers (none when zero).
 	Faults Faults
+	// DisableMetrics leaves GET /metrics out of the server's routes. The metrics are still kept,
+	// and MetricsHandler serves them, for binding them to another address.
+	DisableMetrics bool
 }
 
 // Server serves the Uploads API under /v1, and GET /healthz. It is an http.Handler; Close stops its
@@ -73,6 +76,9 @@ type Server struct {
 	handler http.Handler
 	limiter *rateLimiter   // nil without a rate limit
 	faults  *faultInjector // nil without faults
+	metrics *metrics
+	// serveMetrics is whether GET /metrics is one of the routes.
+	serveMetrics bool
 
 	stopSweeper context.CancelFunc
 	sweeperDone chan struct{}
@@ -130,6 +136,8 @@ func New(cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("new server: %w", err)
 		}
 	}
+	s.metrics = newMetrics(s)
+	s.serveMetrics = !cfg.DisableMetrics
 	s.handler = s.routes()
 
 	interval := cfg.SweepInterval
@@ -172,6 +180,9 @@ func (s *Server) handlerChain(validate bool) http.Handler {
 
 	root := http.NewServeMux()
 	root.HandleFunc("GET /healthz", s.healthz)
+	if s.serveMetrics {
+		root.Handle("GET /metrics", s.metrics.handler())
+	}
 	root.Handle(basePath+"/", s.injectFaults(s.authenticate(s.limitRate(checked))))
 	// Without a pattern of its own, "/v1" would get ServeMux's redirect to "/v1/": an HTML body,
 	// and a 307 that a client follows by sending its method and body again. Everything outside
@@ -284,6 +295,7 @@ func (s *Server) sweepEvery(ctx context.Context, interval time.Duration) {
 			return
 		case <-t.C:
 			n, err := s.Sweep(ctx)
+			s.metrics.sweep(n, err)
 			switch {
 			case err != nil && ctx.Err() == nil:
 				s.logger.LogAttrs(ctx, slog.LevelError, "sweep failed", slog.String("error", err.Error()))

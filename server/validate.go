@@ -72,6 +72,9 @@ func (s *Server) validate(next http.Handler) http.Handler {
 			writeError(w, invalidURL(r))
 			return
 		}
+		if sw := findStatusWriter(w); sw != nil {
+			sw.operation = route.Operation.OperationID
+		}
 		streamed := route.Operation.OperationID == opAddUploadPart
 		if streamed {
 			limit := s.maxPart + multipartSlack
