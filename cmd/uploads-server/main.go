@@ -79,6 +79,9 @@ type config struct {
 	rateLimit server.RateLimit
 	faults    server.Faults
 	recordDir string // where to record every exchange (conformance.NewRecorder); "" for nowhere
+	// metrics says where GET /metrics is served: "on" (beside the API), "off", or an address of
+	// its own.
+	metrics string
 }
 
 // parseConfig reads the flags, falling back to the environment, then to the defaults.
@@ -94,6 +97,10 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		cfg.dataDir = v
 	}
 	cfg.recordDir = getenv("UPLOADS_RECORD_DIR")
+	cfg.metrics = "on"
+	if v := getenv("UPLOADS_METRICS"); v != "" {
+		cfg.metrics = v
+	}
 	envKeys := splitKeys(getenv("UPLOADS_API_KEYS"))
 
 	fs := flag.NewFlagSet("uploads-server", flag.ContinueOnError)
@@ -106,6 +113,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if err != nil {
 		return config{}, err
 	}
+	fs.StringVar(&cfg.metrics, "metrics", cfg.metrics, "Prometheus metrics: on (GET /metrics on -addr, without a key), off, or an address such as 127.0.0.1:9090 to serve them there instead (env UPLOADS_METRICS)")
 	fs.StringVar(&cfg.recordDir, "record", cfg.recordDir, "write every exchange with a client to a file in this directory, secrets redacted, parts as a digest (env UPLOADS_RECORD_DIR)")
 	var flagKeys []string
 	fs.Func("api-key", "API key to accept; repeat or separate with commas (env UPLOADS_API_KEYS; default: the dev key "+DevKey+")",
@@ -125,6 +133,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	if cfg.rateLimit, cfg.faults, err = misbehave.settings(); err != nil {
 		return config{}, err
+	}
+	if cfg.metrics == "" {
+		return config{}, errors.New("-metrics: want on, off, or an address to serve them on")
 	}
 	if cfg.storeKind != "sqlite" && cfg.storeKind != "postgres" {
 		return config{}, fmt.Errorf("-store %q: want sqlite or postgres", cfg.storeKind)
@@ -173,6 +184,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}()
 	srv, err := server.New(server.Config{
 		Store: st, APIKeys: cfg.keys, Logger: logger, RateLimit: cfg.rateLimit, Faults: cfg.faults,
+		DisableMetrics: cfg.metrics != "on",
 	})
 	if err != nil {
 		return err
@@ -201,6 +213,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+
+	if cfg.metrics != "on" && cfg.metrics != "off" {
+		mln, err := net.Listen("tcp", cfg.metrics)
+		if err != nil {
+			return fmt.Errorf("-metrics: listen on %s: %w", cfg.metrics, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", srv.MetricsHandler())
+		metricsServer := &http.Server{Handler: mux, ReadHeaderTimeout: readHeaderTimeout, IdleTimeout: idleTimeout,
+			ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+		go func() { _ = metricsServer.Serve(mln) }()
+		defer metricsServer.Close()
+		fmt.Fprintf(stdout, "metrics at http://%s/metrics\n", mln.Addr())
 	}
 
 	fmt.Fprintf(stdout, "uploads-server listening on http://%s/v1 (%s)\n", ln.Addr(), where)

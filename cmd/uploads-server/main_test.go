@@ -58,13 +58,20 @@ var listenLine = regexp.MustCompile(`listening on (http://\S+/v1)`)
 
 // startRun runs the server on a free port with the dev key, and returns its base URL, a function
 // that stops it as a signal would, and the result of run.
-func startRun(t *testing.T) (base string, stop func(), result <-chan error) {
+func startRun(t *testing.T, extraArgs ...string) (base string, stop func(), result <-chan error) {
+	base, _, stop, result = startRunOutput(t, extraArgs...)
+	return base, stop, result
+}
+
+// startRunOutput is startRun that also returns what the server printed up to its listening line.
+func startRunOutput(t *testing.T, extraArgs ...string) (base, printed string, stop func(), result <-chan error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		err := run(ctx, []string{"-addr", "127.0.0.1:0", "-data", t.TempDir()}, func(string) string { return "" }, pw, io.Discard)
+		args := append([]string{"-addr", "127.0.0.1:0", "-data", t.TempDir()}, extraArgs...)
+		err := run(ctx, args, func(string) string { return "" }, pw, io.Discard)
 		pw.Close()
 		done <- err
 	}()
@@ -83,7 +90,7 @@ func startRun(t *testing.T) (base string, stop func(), result <-chan error) {
 	}
 	go func() { _, _ = io.Copy(io.Discard, pr) }()
 	t.Cleanup(cancel)
-	return base, cancel, done
+	return base, out.String(), cancel, done
 }
 
 func TestRunServesAndShutsDown(t *testing.T) {
@@ -159,4 +166,47 @@ func TestParseConfigNetworkedStore(t *testing.T) {
 	if cfg.pg == nil || cfg.pg.DatabaseURL != "postgres://db/x" || cfg.pg.S3Bucket != "bk" || cfg.pg.S3Endpoint != "127.0.0.1:9000" {
 		t.Fatalf("networked store settings = %+v", cfg.pg)
 	}
+}
+
+// TestMetricsFlag: by default GET /metrics is served beside the API; -metrics ADDR moves it to its
+// own listener (and off the API's), and -metrics off removes it.
+func TestMetricsFlag(t *testing.T) {
+	status := func(url string) int {
+		t.Helper()
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatalf("GET %s: %v", url, err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode == http.StatusOK && !strings.Contains(string(body), "uploads_sweeper_runs_total") {
+			t.Errorf("GET %s: no sweeper counter in\n%s", url, body)
+		}
+		return resp.StatusCode
+	}
+	t.Run("default", func(t *testing.T) {
+		base, _, _ := startRun(t)
+		if got := status(strings.TrimSuffix(base, "/v1") + "/metrics"); got != http.StatusOK {
+			t.Errorf("GET /metrics: %d, want 200", got)
+		}
+	})
+	t.Run("own address", func(t *testing.T) {
+		base, printed, _, _ := startRunOutput(t, "-metrics", "127.0.0.1:0")
+		m := regexp.MustCompile(`metrics at (http://\S+/metrics)`).FindStringSubmatch(printed)
+		if m == nil {
+			t.Fatalf("no metrics line in %q", printed)
+		}
+		if got := status(m[1]); got != http.StatusOK {
+			t.Errorf("GET %s: %d, want 200", m[1], got)
+		}
+		if got := status(strings.TrimSuffix(base, "/v1") + "/metrics"); got != http.StatusNotFound {
+			t.Errorf("GET /metrics on the API's address: %d, want 404", got)
+		}
+	})
+	t.Run("off", func(t *testing.T) {
+		base, _, _ := startRun(t, "-metrics", "off")
+		if got := status(strings.TrimSuffix(base, "/v1") + "/metrics"); got != http.StatusNotFound {
+			t.Errorf("GET /metrics: %d, want 404", got)
+		}
+	})
 }
