@@ -19,10 +19,11 @@ import (
 
 // Client calls the Uploads API. It is safe for concurrent use by several goroutines.
 type Client struct {
-	api        *gen.Client
-	baseURL    string
-	maxRetries int
-	timeout    time.Duration
+	api          *gen.Client
+	baseURL      string
+	maxRetries   int
+	timeout      time.Duration
+	stallTimeout time.Duration
 
 	// The clock and the dice, replaced in tests so that retries take no real time.
 	sleep     func(ctx context.Context, d time.Duration) error
@@ -56,13 +57,14 @@ func NewClient(opts ...Option) (*Client, error) {
 		hc = &http.Client{}
 	}
 	c := &Client{
-		baseURL:    base,
-		maxRetries: cfg.maxRetries,
-		timeout:    cfg.timeout,
-		sleep:      realSleep,
-		afterFunc:  realAfterFunc,
-		now:        time.Now,
-		jitter:     rand.Float64,
+		baseURL:      base,
+		maxRetries:   cfg.maxRetries,
+		timeout:      cfg.timeout,
+		stallTimeout: cfg.stallTimeout,
+		sleep:        realSleep,
+		afterFunc:    realAfterFunc,
+		now:          time.Now,
+		jitter:       rand.Float64,
 	}
 	api, err := gen.NewClient(base,
 		gen.WithHTTPClient(chain(hc, cfg.middlewares)),

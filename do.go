@@ -38,6 +38,9 @@ type request struct {
 	history *attempts
 	// stream leaves the body of a 2xx answer unread, for the caller to read and close.
 	stream bool
+	// watch is true when the body is a part: while it is sent, the attempt is bounded by the stall
+	// timeout instead of the attempt timeout (see watchBody).
+	watch bool
 }
 
 // attempts is what do tells a caller about the attempts behind its result, so that a call which
@@ -170,41 +173,55 @@ func (c *Client) do(ctx context.Context, r request) (*http.Response, []byte, err
 	}
 }
 
-// attempt sends r once, under the per-attempt timeout, and reads the body unless it streams.
+// attempt sends r once and reads the body unless it streams. A watchdog bounds each wait: the
+// per-attempt timeout for the answer; for a part (r.watch), the stall timeout while its bytes are
+// sent, then the per-attempt timeout for the answer; for a streamed answer, the stall timeout
+// while its body is read.
 func (c *Client) attempt(ctx context.Context, r request) (*http.Response, []byte, error) {
 	actx, cancel := context.WithCancelCause(ctx)
 	timeout := &attemptTimeoutError{after: c.timeout}
-	stop := func() bool { return true }
-	if c.timeout > 0 {
-		stop = c.afterFunc(c.timeout, func() { cancel(timeout) })
+	dog := c.newWatchdog(func(cause error) { cancel(cause) })
+	sendCtx := actx
+	if r.watch {
+		dog.arm(c.stallTimeout, &stallError{after: c.stallTimeout})
+		sendCtx = context.WithValue(actx, watchdogKey{}, &watchedBody{dog: dog, timeout: c.timeout, cause: timeout})
+	} else {
+		dog.arm(c.timeout, timeout)
 	}
 	// timedOut makes sure an error of an attempt that ran out of time says so.
 	timedOut := func(err error) error {
+		if ctx.Err() != nil {
+			return err
+		}
+		cause := context.Cause(actx)
 		var te *attemptTimeoutError
-		if ctx.Err() == nil && context.Cause(actx) == error(timeout) && !errors.As(err, &te) {
-			return fmt.Errorf("%w: %w", err, timeout)
+		var se *stallError
+		if (errors.As(cause, &te) || errors.As(cause, &se)) && !errors.As(err, &te) && !errors.As(err, &se) {
+			return fmt.Errorf("%w: %w", err, cause)
 		}
 		return err
 	}
-	resp, err := r.send(actx)
+	resp, err := r.send(sendCtx)
 	if err != nil {
-		stop()
+		dog.disarm()
 		err = timedOut(err)
 		cancel(nil)
 		return nil, nil, err
 	}
 	if r.stream && resp.StatusCode/100 == 2 {
-		if !stop() {
+		if !dog.disarm() {
 			resp.Body.Close()
+			cause := context.Cause(actx)
 			cancel(nil)
-			return nil, nil, timeout
+			return nil, nil, cause
 		}
-		resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: func() { cancel(nil) }}
+		dog.arm(c.stallTimeout, &stallError{after: c.stallTimeout})
+		resp.Body = &watchedAnswer{ReadCloser: resp.Body, dog: dog, ctx: actx, close: func() { cancel(nil) }}
 		return resp, nil, nil
 	}
 	body, err := readAnswer(resp.Body, resp.ContentLength)
 	resp.Body.Close()
-	stop()
+	dog.disarm()
 	if err != nil {
 		err = timedOut(err)
 		cancel(nil)
@@ -245,18 +262,6 @@ func readAnswer(body io.Reader, contentLength int64) ([]byte, error) {
 		}
 	}
 	return b, nil
-}
-
-// cancelOnClose releases an attempt's context when the caller closes the body it streams.
-type cancelOnClose struct {
-	io.ReadCloser
-	cancel func()
-}
-
-func (b *cancelOnClose) Close() error {
-	err := b.ReadCloser.Close()
-	b.cancel()
-	return err
 }
 
 // realSleep waits for d or until ctx is done.

@@ -53,6 +53,11 @@
 // context's deadline: when it would, the call returns at once with the last failure. A part is
 // retried only when its reader can be rewound (see Client.AddPart).
 //
+// Each wait has a bound that fits it. An attempt of a JSON call gets a minute (WithTimeout). The
+// bytes of a part, and of a download, have no wall-clock limit, since 64 MiB on a slow link may take
+// many minutes: the attempt is cut off instead when they stop moving for a minute
+// (WithStallTimeout). Once a part is sent, the wait for its answer is bounded by WithTimeout.
+//
 // # Forward compatibility
 //
 // The models (Upload, UploadPart, File, ...) are aliases of the generated ones in package gen.

@@ -17,8 +17,9 @@ const DefaultBaseURL = "https://api.openai.com/v1"
 const Version = "0.1.0"
 
 const (
-	defaultMaxRetries = 2
-	defaultTimeout    = 10 * time.Minute
+	defaultMaxRetries   = 2
+	defaultTimeout      = 60 * time.Second
+	defaultStallTimeout = 60 * time.Second
 )
 
 // Option configures a Client. Options are applied in order, after the environment defaults, so an
@@ -40,6 +41,7 @@ type config struct {
 	httpClient   *http.Client
 	maxRetries   int
 	timeout      time.Duration
+	stallTimeout time.Duration
 	header       http.Header
 	userAgent    string
 	middlewares  []Middleware
@@ -57,6 +59,7 @@ func defaultConfig(getenv func(string) string) config {
 		project:      getenv("OPENAI_PROJECT_ID"),
 		maxRetries:   defaultMaxRetries,
 		timeout:      defaultTimeout,
+		stallTimeout: defaultStallTimeout,
 		header:       http.Header{},
 		userAgent:    "uploadkit-uploads-go/" + Version,
 	}
@@ -119,15 +122,31 @@ func WithMaxRetries(n int) Option {
 	}
 }
 
-// WithTimeout sets the time one attempt of a request may take (default 10 minutes); zero means no
+// WithTimeout sets the time one attempt of a request may take (default 60 seconds); zero means no
 // limit. An attempt that runs out of time is retried like a connection error. For DownloadFile the
-// timeout covers the wait for the response headers, not the reading of the body.
+// timeout covers the wait for the response headers, not the reading of the body; for AddPart it
+// covers the wait for the answer once the part is sent, not the sending. Both of those are bounded
+// by WithStallTimeout instead, so that a large part on a slow link is never cut off while its bytes
+// keep moving.
 func WithTimeout(d time.Duration) Option {
 	return func(c *config) error {
 		if d < 0 {
 			return fmt.Errorf("WithTimeout: %v is negative", d)
 		}
 		c.timeout = d
+		return nil
+	}
+}
+
+// WithStallTimeout sets how long the bytes of a part being sent, or of a download being read, may
+// stop moving before the attempt is cut off (default 60 seconds); zero means no limit. A stalled
+// part is retried like an attempt that timed out; a stalled download fails its read.
+func WithStallTimeout(d time.Duration) Option {
+	return func(c *config) error {
+		if d < 0 {
+			return fmt.Errorf("WithStallTimeout: %v is negative", d)
+		}
+		c.stallTimeout = d
 		return nil
 	}
 }

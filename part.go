@@ -50,8 +50,9 @@ func (c *Client) AddPart(ctx context.Context, uploadID string, data io.Reader, o
 		op:      op,
 		noRetry: src.noRetry,
 		rewind:  src.rewind,
+		watch:   true,
 		send: func(ctx context.Context) (*http.Response, error) {
-			var body io.Reader = io.MultiReader(bytes.NewReader(form.head), src.reader(), bytes.NewReader(form.tail))
+			body := watchBody(ctx, io.MultiReader(bytes.NewReader(form.head), src.reader(), bytes.NewReader(form.tail)))
 			if src.rewind != nil {
 				// Only a body that may be re-sent needs cutting off; a read of a one-shot source may
 				// block, and nothing else will read that source after this attempt.

@@ -242,21 +242,7 @@ func (c cli) mustRun(t *testing.T, args ...string) result {
 // waitExit waits, within waitBound, for a started command to end and returns its exit code.
 func waitExit(t *testing.T, cmd *exec.Cmd) int {
 	t.Helper()
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		var exitErr *exec.ExitError
-		if err != nil && !errors.As(err, &exitErr) {
-			t.Fatalf("wait for %s: %v", cmd.Path, err)
-		}
-		return cmd.ProcessState.ExitCode()
-	case <-time.After(waitBound):
-		_ = cmd.Process.Kill()
-		<-done
-		t.Fatalf("%v did not exit within %v", cmd.Args, waitBound)
-		return -1
-	}
+	return waitExitWithin(t, cmd, waitBound)
 }
 
 // writeRandomFile writes size random bytes into a new file and returns its path and content.
@@ -281,4 +267,25 @@ func decodeJSON(t *testing.T, out string) map[string]any {
 		t.Fatalf("output is not a JSON object: %v\n%s", err, out)
 	}
 	return m
+}
+
+// waitExitWithin waits, within bound, for a started command to end and returns its exit code; a
+// command still running after bound is killed and fails the test.
+func waitExitWithin(t *testing.T, cmd *exec.Cmd, bound time.Duration) int {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		var exitErr *exec.ExitError
+		if err != nil && !errors.As(err, &exitErr) {
+			t.Fatalf("wait for %s: %v", cmd.Path, err)
+		}
+		return cmd.ProcessState.ExitCode()
+	case <-time.After(bound):
+		_ = cmd.Process.Kill()
+		<-done
+		t.Fatalf("%v did not exit within %v", cmd.Args, bound)
+		return -1
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/uploadkit/uploads"
@@ -33,6 +34,8 @@ type app struct {
 	project      string
 	json         bool
 	record       string // directory to record every exchange in, with conformance.NewRecorder
+	timeout      time.Duration
+	retries      int
 
 	ran bool // a subcommand's own code started (so an error is not a usage error from cobra)
 }
@@ -102,6 +105,8 @@ func (a *app) rootCommand() *cobra.Command {
 	flags.StringVar(&a.project, "project", "", "project ID (default $OPENAI_PROJECT_ID)")
 	flags.BoolVar(&a.json, "json", false, "print the API's JSON object instead of a summary")
 	flags.StringVar(&a.record, "record", "", "write every HTTP exchange to a file in this directory, secrets redacted (check them with 'make conformance EXCHANGES=DIR')")
+	flags.DurationVar(&a.timeout, "timeout", time.Minute, "give up an attempt when the server has not answered, or a part or download has not moved a byte, for this long (0: wait for ever)")
+	flags.IntVar(&a.retries, "retries", 2, "how many times a failed call is retried (0: never)")
 
 	root.AddCommand(
 		a.putCommand(),
@@ -167,7 +172,19 @@ func (a *app) client() (*uploads.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts := []uploads.Option{uploads.WithAPIKey(c.apiKey), uploads.WithUserAgent("uploads-cli/" + uploads.Version)}
+	if a.timeout < 0 {
+		return nil, usagef("--timeout %v is negative", a.timeout)
+	}
+	if a.retries < 0 {
+		return nil, usagef("--retries %d is negative", a.retries)
+	}
+	opts := []uploads.Option{
+		uploads.WithAPIKey(c.apiKey),
+		uploads.WithUserAgent("uploads-cli/" + uploads.Version),
+		uploads.WithTimeout(a.timeout),
+		uploads.WithStallTimeout(a.timeout),
+		uploads.WithMaxRetries(a.retries),
+	}
 	if c.baseURL != "" {
 		opts = append(opts, uploads.WithBaseURL(c.baseURL))
 	}
