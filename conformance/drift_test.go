@@ -156,3 +156,20 @@ func TestReportingTransportFailure(t *testing.T) {
 		t.Errorf("reported %v for a call that got no answer", all)
 	}
 }
+
+func TestViolationString(t *testing.T) {
+	for _, tc := range []struct {
+		v    conformance.Violation
+		want string
+	}{
+		{conformance.Violation{Operation: "cancelUpload", Side: "response", Status: 200, In: "body", Field: "/status", Reason: "bad", RequestID: "req_1"},
+			"cancelUpload response 200: body /status: bad (request req_1)"},
+		{conformance.Violation{Operation: "completeUpload", Side: "request", Status: 200, In: "body", Field: "/part_ids", Reason: "too few"},
+			"completeUpload request: body /part_ids: too few"},
+		{conformance.Violation{In: "route", Reason: "no operation"}, "route: no operation"},
+	} {
+		if got := tc.v.String(); got != tc.want {
+			t.Errorf("String() = %q, want %q", got, tc.want)
+		}
+	}
+}

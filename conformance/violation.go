@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -36,15 +37,21 @@ type Violation struct {
 // String writes the violation on one line: "cancelUpload response 200: body /status: value is not
 // one of the allowed values".
 func (v Violation) String() string {
-	var b strings.Builder
+	var where []string
 	if v.Operation != "" {
-		b.WriteString(v.Operation + " ")
+		where = append(where, v.Operation)
 	}
-	b.WriteString(v.Side)
+	if v.Side != "" {
+		where = append(where, v.Side)
+	}
 	if v.Side == "response" && v.Status != 0 {
-		fmt.Fprintf(&b, " %d", v.Status)
+		where = append(where, strconv.Itoa(v.Status))
 	}
-	b.WriteString(": " + v.In)
+	var b strings.Builder
+	if len(where) > 0 {
+		b.WriteString(strings.Join(where, " ") + ": ")
+	}
+	b.WriteString(v.In)
 	if v.Field != "" {
 		b.WriteString(" " + v.Field)
 	}
