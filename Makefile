@@ -17,7 +17,7 @@ BENCH_COUNT ?= 8
 NORACE_TESTS := ^(TestAddPart64MiB|TestPartAllocation)$$
 BENCH_OUT   ?= $(or $(TMPDIR),/tmp)/uploads-bench.txt
 
-.PHONY: all run test conformance generate check-generated lint lint-go lint-spec bench bench-check bench-e2e binary-size fuzz ci spec-diff upstream-diff
+.PHONY: all run test conformance generate check-generated lint lint-go lint-spec bench bench-check bench-e2e binary-size fuzz mutate ci spec-diff upstream-diff
 
 all: test
 
@@ -88,6 +88,10 @@ upstream-diff:
 ## fuzz: run every fuzz target for FUZZTIME each (default 10s); a failing input is saved under testdata/fuzz
 fuzz:
 	FUZZTIME=$(FUZZTIME) bash scripts/fuzz.sh
+
+## mutate: mutation testing (gremlins) of the client, the server and the SQLite store, one package at a time; not part of ci (see RELIABILITY.md for its time and results)
+mutate:
+	bash scripts/mutate.sh
 
 ## ci: everything CI checks
 ci: check-generated lint spec-diff test
