@@ -84,23 +84,26 @@ type Store interface {
 	// GetUpload returns an upload of owner, with its status at now, or ErrNotFound.
 	GetUpload(ctx context.Context, owner, uploadID string, now int64) (Upload, error)
 
-	// AddPart streams data into storage as part partID of the upload, created at now, reading at
-	// most maxSize bytes: if data holds more, it fails with ErrPartTooLarge after reading
-	// maxSize+1 bytes, and records nothing. The upload is checked before the first byte is read,
-	// and the part is recorded only once its bytes are durable, and only if the upload is then
-	// still pending at now (else *StateError). A failed or interrupted AddPart leaves nothing
-	// behind.
-	AddPart(ctx context.Context, owner, uploadID, partID string, data io.Reader, maxSize, now int64) (Part, error)
+	// AddPart streams data into storage as part partID of the upload, reading at most lim.MaxPart
+	// bytes: if data holds more, it fails with ErrPartTooLarge after reading lim.MaxPart+1 bytes,
+	// and records nothing. The upload is checked before the first byte is read, and the part is
+	// recorded only once its bytes are durable, and only if then, at the time now reads when the
+	// part is recorded (its CreatedAt), the upload is still pending (else *StateError) and the part
+	// keeps within lim (else *UploadFullError or *QuotaError). A failed or interrupted AddPart
+	// leaves nothing behind. A store that runs out of room fails with an error wrapping ErrNoSpace.
+	AddPart(ctx context.Context, owner, uploadID, partID string, data io.Reader, lim Limits, now Clock) (Part, error)
 
-	// Complete turns a pending upload into a completed one whose File, fileID, is created at now
-	// and expires FileExpiresAfter seconds later (never, when that is 0); the store fills in the
-	// rest of the File from the upload. It checks, in this order: the upload exists
-	// (ErrNotFound), is pending at now (*StateError), partIDs is non-empty (ErrNoParts), has no
-	// duplicate (*PartError with ErrDuplicatePart), names only parts of this upload (*PartError
-	// with ErrUnknownPart), the parts add up to the declared size (*SizeError), and, when md5Hex
-	// is not empty, that the MD5 of the parts in order equals it (*ChecksumError). Either all of
-	// it happens or nothing does.
-	Complete(ctx context.Context, owner, uploadID string, partIDs []string, md5Hex, fileID string, now int64) (Upload, File, error)
+	// Complete turns a pending upload into a completed one whose File, fileID, is created at the
+	// time now reads when the upload is completed, and expires FileExpiresAfter seconds later
+	// (never, when that is 0); the store fills in the rest of the File from the upload. It checks,
+	// in this order: the upload exists (ErrNotFound), is pending (*StateError), partIDs is
+	// non-empty (ErrNoParts), has no duplicate (*PartError with ErrDuplicatePart), names only parts
+	// of this upload (*PartError with ErrUnknownPart), the parts add up to the declared size
+	// (*SizeError), and, when md5Hex is not empty, that the MD5 of the parts in order equals it
+	// (*ChecksumError). Whether the upload is pending is decided again, at the time now reads
+	// then, when the completion is committed: reading the parts for their MD5 can take long.
+	// Either all of it happens or nothing does.
+	Complete(ctx context.Context, owner, uploadID string, partIDs []string, md5Hex, fileID string, now Clock) (Upload, File, error)
 
 	// Cancel turns an upload pending at now into a cancelled one (else ErrNotFound or
 	// *StateError) and releases its parts' bytes.
@@ -122,9 +125,33 @@ type Store interface {
 	Close() error
 }
 
+// Clock reads the time, in Unix seconds. AddPart and Complete read it when they commit, not only
+// when they start, so that an upload that expires while a part streams in, or while the MD5 of
+// its parts is computed, is not changed after its ExpiresAt.
+type Clock func() int64
+
+// At is the Clock that always reads t.
+func At(t int64) Clock { return func() int64 { return t } }
+
+// Limits bound the bytes AddPart stores.
+type Limits struct {
+	// MaxPart is the largest part, in bytes.
+	MaxPart int64
+	// MaxUpload, when above 0, bounds the bytes of all the parts one upload holds: a part that
+	// would take them past it is refused with *UploadFullError.
+	MaxUpload int64
+	// Quota, when above 0, bounds the bytes one owner keeps: the parts of its uploads that are
+	// not completed (until they are released) plus its files that have not expired. A part that
+	// would take them past it is refused with *QuotaError.
+	Quota int64
+}
+
 // Errors a Store returns. Test for them with errors.Is or errors.As.
 var (
-	ErrNotFound      = errors.New("not found")
+	ErrNotFound = errors.New("not found")
+	// ErrNoSpace says the store's storage has no room for new data: the disk is full, or below
+	// the free space the store keeps. Freeing space (cancel, the sweeper) still works.
+	ErrNoSpace       = errors.New("no space left for new data")
 	ErrPartTooLarge  = errors.New("part is too large")
 	ErrNoParts       = errors.New("part_ids is empty")
 	ErrDuplicatePart = errors.New("part is listed more than once")
@@ -168,4 +195,35 @@ type ChecksumError struct {
 
 func (e *ChecksumError) Error() string {
 	return fmt.Sprintf("md5 of the uploaded parts is %s, not %s", e.Got, e.Want)
+}
+
+// UploadFullError says a part would take the bytes of an upload's parts past Limits.MaxUpload.
+type UploadFullError struct {
+	UploadID string
+	Stored   int64 // the bytes of the parts the upload holds
+	Part     int64 // the size of the part refused
+	Max      int64
+}
+
+func (e *UploadFullError) Error() string {
+	return fmt.Sprintf("upload %s holds %d bytes of parts; a part of %d bytes would take it past %d",
+		e.UploadID, e.Stored, e.Part, e.Max)
+}
+
+// QuotaError says a part would take the bytes an owner keeps past Limits.Quota.
+type QuotaError struct {
+	Used  int64 // the bytes the owner keeps: parts of uploads not completed, and files
+	Part  int64 // the size of the part refused
+	Quota int64
+}
+
+func (e *QuotaError) Error() string {
+	return fmt.Sprintf("the owner keeps %d bytes; a part of %d bytes would take it past its quota of %d",
+		e.Used, e.Part, e.Quota)
+}
+
+// SpaceReporter is implemented by a store whose storage can fill up, such as a local disk.
+type SpaceReporter interface {
+	// FreeBytes reports how many bytes of its storage are free for new data.
+	FreeBytes(ctx context.Context) (int64, error)
 }

@@ -27,9 +27,11 @@ type storedPart struct {
 // long for a large file, and must not hold a lock meanwhile). Then, under a lock on the upload's
 // row, it checks again everything but the MD5 (parts cannot change while the upload stays
 // pending) and records the file. A cancel racing on another replica either took the lock first,
-// and this fails with a *store.StateError, or waits and then finds the upload completed.
-func (s *Store) Complete(ctx context.Context, owner, uploadID string, partIDs []string, md5Hex, fileID string, now int64) (store.Upload, store.File, error) {
-	_, parts, err := s.checkCompletion(ctx, s.db, owner, uploadID, partIDs, now, noLock)
+// and this fails with a *store.StateError, or waits and then finds the upload completed. Under
+// the lock the clock is read again: an upload that expired while its MD5 was computed stays as it
+// is.
+func (s *Store) Complete(ctx context.Context, owner, uploadID string, partIDs []string, md5Hex, fileID string, now store.Clock) (store.Upload, store.File, error) {
+	_, parts, err := s.checkCompletion(ctx, s.db, owner, uploadID, partIDs, now(), noLock)
 	if err != nil {
 		return store.Upload{}, store.File{}, err
 	}
@@ -38,7 +40,7 @@ func (s *Store) Complete(ctx context.Context, owner, uploadID string, partIDs []
 		if err != nil {
 			// The upload may have been cancelled meanwhile, releasing its parts.
 			if u, lerr := loadUpload(context.WithoutCancel(ctx), s.db, owner, uploadID, noLock); lerr == nil {
-				if serr := u.StateError("complete", now); serr != nil {
+				if serr := u.StateError("complete", now()); serr != nil {
 					return store.Upload{}, store.File{}, serr
 				}
 			}
@@ -54,11 +56,16 @@ func (s *Store) Complete(ctx context.Context, owner, uploadID string, partIDs []
 		return store.Upload{}, store.File{}, fmt.Errorf("complete upload %s: %w", uploadID, err)
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
-	u, _, err := s.checkCompletion(ctx, tx, owner, uploadID, partIDs, now, updateLock)
+	// The lock is taken first, then the clock read: nothing changes the upload after that time.
+	if _, err := loadUpload(ctx, tx, owner, uploadID, updateLock); err != nil {
+		return store.Upload{}, store.File{}, fmt.Errorf("complete upload: %w", err)
+	}
+	at := now()
+	u, _, err := s.checkCompletion(ctx, tx, owner, uploadID, partIDs, at, updateLock)
 	if err != nil {
 		return store.Upload{}, store.File{}, err
 	}
-	f := u.NewFile(fileID, now)
+	f := u.NewFile(fileID, at)
 	if _, err := tx.Exec(ctx, `INSERT INTO files (id, owner, upload_id, filename, purpose, bytes, created_at, expires_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
 		f.ID, f.Owner, f.UploadID, f.Filename, f.Purpose, f.Bytes, f.CreatedAt, f.ExpiresAt); err != nil {

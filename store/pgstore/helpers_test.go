@@ -43,7 +43,7 @@ func createUpload(t *testing.T, s store.Store, size int64) store.Upload {
 func addPart(t *testing.T, s store.Store, uploadID string, data []byte, maxSize int64) store.Part {
 	t.Helper()
 	p, err := s.AddPart(context.Background(), owner, uploadID, newPartID(),
-		bytes.NewReader(data), maxSize, t0)
+		bytes.NewReader(data), store.Limits{MaxPart: maxSize}, store.At(t0))
 	if err != nil {
 		t.Fatalf("AddPart: %v", err)
 	}
@@ -53,7 +53,7 @@ func addPart(t *testing.T, s store.Store, uploadID string, data []byte, maxSize 
 // complete completes upload uploadID with partIDs at t0.
 func complete(t *testing.T, s store.Store, uploadID string, partIDs []string, md5Hex string) store.File {
 	t.Helper()
-	_, f, err := s.Complete(context.Background(), owner, uploadID, partIDs, md5Hex, newFileID(), t0)
+	_, f, err := s.Complete(context.Background(), owner, uploadID, partIDs, md5Hex, newFileID(), store.At(t0))
 	if err != nil {
 		t.Fatalf("Complete: %v", err)
 	}

@@ -39,7 +39,7 @@ func TestPartObjects(t *testing.T) {
 			u := createUpload(t, s, int64(tc.size))
 			data := bytes.Repeat([]byte("0123456789abcdef"), tc.size/16+1)[:tc.size]
 			p, err := s.AddPart(context.Background(), owner, u.ID, newPartID(),
-				bytes.NewReader(data), tc.maxSize, t0)
+				bytes.NewReader(data), store.Limits{MaxPart: tc.maxSize}, store.At(t0))
 			objects := partObjects(pgstoretest.ObjectKeys(t, cfg), u.ID)
 			if tc.wantErr != nil {
 				if !errors.Is(err, tc.wantErr) {
@@ -81,7 +81,7 @@ func TestReusedPartIDKeepsTheFirstBytes(t *testing.T) {
 	s := pgstoretest.OpenWith(t, cfg)
 	u := createUpload(t, s, 5)
 	p := addPart(t, s, u.ID, []byte("first"), 100)
-	_, err := s.AddPart(context.Background(), owner, u.ID, p.ID, strings.NewReader("other"), 100, t0)
+	_, err := s.AddPart(context.Background(), owner, u.ID, p.ID, strings.NewReader("other"), store.Limits{MaxPart: 100}, store.At(t0))
 	if err == nil {
 		t.Fatal("AddPart with a reused id succeeded")
 	}
@@ -160,7 +160,7 @@ func TestSweepDeletesObjectsOfUnfinishedWrites(t *testing.T) {
 	if n := pgstoretest.QueryInt(t, cfg, `SELECT COUNT(*) FROM part_writes`); n != 0 {
 		t.Errorf("%d notes of writes remain", n)
 	}
-	_, _, err := s.Complete(ctx, owner, u.ID, []string{recorded.ID}, "", newFileID(), t0)
+	_, _, err := s.Complete(ctx, owner, u.ID, []string{recorded.ID}, "", newFileID(), store.At(t0))
 	var se *store.StateError
 	if !errors.As(err, &se) || se.Status != store.StatusExpired {
 		t.Errorf("Complete after the sweep: %v, want a StateError (expired)", err)

@@ -27,7 +27,7 @@ func TestCancelCompleteRaceAcrossStores(t *testing.T) {
 		start := make(chan struct{})
 		wg.Go(func() {
 			<-start
-			_, _, completeErr = a.Complete(ctx, owner, u.ID, []string{p.ID}, "", newFileID(), t0)
+			_, _, completeErr = a.Complete(ctx, owner, u.ID, []string{p.ID}, "", newFileID(), store.At(t0))
 		})
 		wg.Go(func() {
 			<-start

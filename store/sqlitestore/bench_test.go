@@ -30,7 +30,7 @@ func BenchmarkComplete(b *testing.B) {
 					b.StopTimer()
 					uploadID, partIDs := benchUpload(b, s, size, parts)
 					b.StartTimer()
-					_, f, err := s.Complete(ctx, owner, uploadID, partIDs, "", randomID("file-"), t0)
+					_, f, err := s.Complete(ctx, owner, uploadID, partIDs, "", randomID("file-"), store.At(t0))
 					if err != nil {
 						b.Fatal(err)
 					}
@@ -54,7 +54,7 @@ func benchUpload(b *testing.B, s *Store, size int64, n int) (string, []string) {
 	ids := make([]string, n)
 	for i := range ids {
 		p, err := s.AddPart(context.Background(), owner, u.ID, randomID("part_"),
-			io.LimitReader(&pattern{}, size/int64(n)), size, t0)
+			io.LimitReader(&pattern{}, size/int64(n)), store.Limits{MaxPart: size}, store.At(t0))
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -21,10 +21,11 @@ import (
 //
 // The MD5, when asked for, is computed before the transaction by streaming the parts: recorded
 // parts never change, and the transaction completes the upload only if it is still pending, so a
-// cancel that wins meanwhile makes this Complete fail with *store.StateError.
-func (s *Store) Complete(ctx context.Context, owner, uploadID string, partIDs []string, md5Hex, fileID string, now int64) (store.Upload, store.File, error) {
+// cancel that wins meanwhile makes this Complete fail with *store.StateError. So does the upload
+// expiring meanwhile: the transaction reads the clock again.
+func (s *Store) Complete(ctx context.Context, owner, uploadID string, partIDs []string, md5Hex, fileID string, now store.Clock) (store.Upload, store.File, error) {
 	const op = "complete"
-	u, segs, err := s.checkComplete(ctx, owner, uploadID, partIDs, now)
+	u, segs, err := s.checkComplete(ctx, owner, uploadID, partIDs, now())
 	if err != nil {
 		return store.Upload{}, store.File{}, err
 	}
@@ -33,7 +34,7 @@ func (s *Store) Complete(ctx context.Context, owner, uploadID string, partIDs []
 		if err != nil {
 			// A cancel or a sweep that won meanwhile removes the bytes: say so, not "file missing".
 			if u, lerr := loadUpload(context.WithoutCancel(ctx), s.read, owner, uploadID); lerr == nil {
-				if serr := u.StateError(op, now); serr != nil {
+				if serr := u.StateError(op, now()); serr != nil {
 					return store.Upload{}, store.File{}, serr
 				}
 			}
@@ -44,8 +45,7 @@ func (s *Store) Complete(ctx context.Context, owner, uploadID string, partIDs []
 		}
 	}
 
-	f := u.NewFile(fileID, now)
-	unlisted, err := s.commitComplete(ctx, u.Upload, partIDs, f, now)
+	f, unlisted, err := s.commitComplete(ctx, u, partIDs, fileID, now)
 	if err != nil {
 		return store.Upload{}, store.File{}, err
 	}
@@ -145,30 +145,34 @@ func md5Of(segs []segment) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// commitComplete completes the upload if it is still pending and unexpired at now, records file f
-// with the listed parts in order, and deletes the rows of the parts not listed, whose ids it
-// returns so their files can be removed after the commit.
-func (s *Store) commitComplete(ctx context.Context, u store.Upload, partIDs []string, f store.File, now int64) ([]string, error) {
+// commitComplete completes the upload if it is still pending and unexpired at the time now reads
+// once the write lock is held, records its file, fileID, created then, with the listed parts in
+// order, and deletes the rows of the parts not listed, whose ids it returns so their files can be
+// removed after the commit.
+func (s *Store) commitComplete(ctx context.Context, ru record.Upload, partIDs []string, fileID string, now store.Clock) (store.File, []string, error) {
+	u := ru.Upload
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
-		return nil, fmt.Errorf("complete upload %s: %w", u.ID, err)
+		return store.File{}, nil, fmt.Errorf("complete upload %s: %w", u.ID, noSpace(err))
 	}
 	defer tx.Rollback()
+	at := now()
+	f := ru.NewFile(fileID, at)
 	res, err := tx.ExecContext(ctx, `UPDATE uploads SET status = 'completed', file_id = ?
 		WHERE id = ? AND owner = ? AND status = 'pending' AND expires_at > ? AND bytes_state = 0`,
-		f.ID, u.ID, u.Owner, now)
+		f.ID, u.ID, u.Owner, at)
 	if err != nil {
-		return nil, fmt.Errorf("complete upload %s: %w", u.ID, err)
+		return store.File{}, nil, fmt.Errorf("complete upload %s: %w", u.ID, err)
 	}
 	if n, err := res.RowsAffected(); err != nil || n != 1 {
 		cur, lerr := loadUpload(ctx, tx, u.Owner, u.ID)
 		if lerr != nil {
-			return nil, fmt.Errorf("complete: %w", lerr)
+			return store.File{}, nil, fmt.Errorf("complete: %w", lerr)
 		}
-		if serr := cur.StateError("complete", now); serr != nil {
-			return nil, serr
+		if serr := cur.StateError("complete", at); serr != nil {
+			return store.File{}, nil, serr
 		}
-		return nil, fmt.Errorf("complete upload %s: the upload refused the change (rows %d, %v)", u.ID, n, err)
+		return store.File{}, nil, fmt.Errorf("complete upload %s: the upload refused the change (rows %d, %v)", u.ID, n, err)
 	}
 	var expiresAt any
 	if f.ExpiresAt != nil {
@@ -177,36 +181,36 @@ func (s *Store) commitComplete(ctx context.Context, u store.Upload, partIDs []st
 	if _, err := tx.ExecContext(ctx, `INSERT INTO files (id, owner, upload_id, filename, purpose, bytes, created_at, expires_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 		f.ID, f.Owner, f.UploadID, f.Filename, f.Purpose, f.Bytes, f.CreatedAt, expiresAt); err != nil {
-		return nil, fmt.Errorf("complete upload %s: record file %s: %w", u.ID, f.ID, err)
+		return store.File{}, nil, fmt.Errorf("complete upload %s: record file %s: %w", u.ID, f.ID, err)
 	}
 	stmt, err := tx.PrepareContext(ctx, `INSERT INTO file_parts (file_id, seq, part_id)
 		SELECT ?, ?, id FROM parts WHERE id = ? AND upload_id = ?`)
 	if err != nil {
-		return nil, fmt.Errorf("complete upload %s: %w", u.ID, err)
+		return store.File{}, nil, fmt.Errorf("complete upload %s: %w", u.ID, err)
 	}
 	defer stmt.Close()
 	for seq, partID := range partIDs {
 		res, err := stmt.ExecContext(ctx, f.ID, seq, partID, u.ID)
 		if err != nil {
-			return nil, fmt.Errorf("complete upload %s: record part %s of the file: %w", u.ID, partID, err)
+			return store.File{}, nil, fmt.Errorf("complete upload %s: record part %s of the file: %w", u.ID, partID, err)
 		}
 		if n, err := res.RowsAffected(); err != nil || n != 1 {
 			// Parts leave only with a cancel or a sweep, which the update above rules out.
-			return nil, &store.PartError{PartID: partID, Err: store.ErrUnknownPart}
+			return store.File{}, nil, &store.PartError{PartID: partID, Err: store.ErrUnknownPart}
 		}
 	}
 	unlisted, err := unlistedParts(ctx, tx, u.ID, f.ID)
 	if err != nil {
-		return nil, err
+		return store.File{}, nil, err
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM parts WHERE upload_id = ?
 		AND id NOT IN (SELECT part_id FROM file_parts WHERE file_id = ?)`, u.ID, f.ID); err != nil {
-		return nil, fmt.Errorf("complete upload %s: delete unlisted parts: %w", u.ID, err)
+		return store.File{}, nil, fmt.Errorf("complete upload %s: delete unlisted parts: %w", u.ID, err)
 	}
 	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("complete upload %s: %w", u.ID, err)
+		return store.File{}, nil, fmt.Errorf("complete upload %s: %w", u.ID, noSpace(err))
 	}
-	return unlisted, nil
+	return f, unlisted, nil
 }
 
 // rowQueryer runs a query returning rows: a pool or a transaction.

@@ -41,7 +41,7 @@ func mustCreate(t *testing.T, s *Store, size int64) store.Upload {
 func mustAddPart(t *testing.T, s *Store, uploadID, data string) store.Part {
 	t.Helper()
 	p, err := s.AddPart(context.Background(), owner, uploadID, randomID("part_"),
-		strings.NewReader(data), maxPart, t0)
+		strings.NewReader(data), store.Limits{MaxPart: maxPart}, store.At(t0))
 	if err != nil {
 		t.Fatalf("AddPart: %v", err)
 	}
@@ -51,7 +51,7 @@ func mustAddPart(t *testing.T, s *Store, uploadID, data string) store.Part {
 // mustComplete completes an upload with the given parts at t0.
 func mustComplete(t *testing.T, s *Store, uploadID string, partIDs ...string) store.File {
 	t.Helper()
-	_, f, err := s.Complete(context.Background(), owner, uploadID, partIDs, "", randomID("file-"), t0)
+	_, f, err := s.Complete(context.Background(), owner, uploadID, partIDs, "", randomID("file-"), store.At(t0))
 	if err != nil {
 		t.Fatalf("Complete: %v", err)
 	}

@@ -42,7 +42,7 @@ func TestRealPartLimit(t *testing.T) {
 	u := mustCreate(t, s, apiMaxPart)
 
 	src := &pattern{}
-	_, err := s.AddPart(ctx, owner, u.ID, randomID("part_"), src, apiMaxPart, t0)
+	_, err := s.AddPart(ctx, owner, u.ID, randomID("part_"), src, store.Limits{MaxPart: apiMaxPart}, store.At(t0))
 	if !errors.Is(err, store.ErrPartTooLarge) {
 		t.Fatalf("AddPart of an endless part = %v, want ErrPartTooLarge", err)
 	}
@@ -51,7 +51,7 @@ func TestRealPartLimit(t *testing.T) {
 	}
 
 	p, err := s.AddPart(ctx, owner, u.ID, randomID("part_"),
-		io.LimitReader(&pattern{}, apiMaxPart), apiMaxPart, t0)
+		io.LimitReader(&pattern{}, apiMaxPart), store.Limits{MaxPart: apiMaxPart}, store.At(t0))
 	if err != nil {
 		t.Fatalf("AddPart of exactly 64 MiB: %v", err)
 	}

@@ -139,7 +139,7 @@ func TestFailedRecordLeavesNoFile(t *testing.T) {
 		s := openTemp(t, t.TempDir())
 		u := mustCreate(t, s, 4)
 		p := randomID("part_")
-		_, err := s.AddPart(ctx, owner, u.ID, p, &cancelWhileReading{t: t, s: s, uploadID: u.ID, data: strings.NewReader("abcd")}, maxPart, t0)
+		_, err := s.AddPart(ctx, owner, u.ID, p, &cancelWhileReading{t: t, s: s, uploadID: u.ID, data: strings.NewReader("abcd")}, store.Limits{MaxPart: maxPart}, store.At(t0))
 		var se *store.StateError
 		if !errors.As(err, &se) || se.Status != store.StatusCancelled {
 			t.Fatalf("AddPart = %v, want a StateError saying cancelled", err)
@@ -152,7 +152,7 @@ func TestFailedRecordLeavesNoFile(t *testing.T) {
 		s := openTemp(t, t.TempDir())
 		a, b := mustCreate(t, s, 4), mustCreate(t, s, 4)
 		pa := mustAddPart(t, s, a.ID, "aaaa")
-		_, err := s.AddPart(ctx, owner, b.ID, pa.ID, strings.NewReader("bbbb"), maxPart, t0)
+		_, err := s.AddPart(ctx, owner, b.ID, pa.ID, strings.NewReader("bbbb"), store.Limits{MaxPart: maxPart}, store.At(t0))
 		if err == nil {
 			t.Fatalf("AddPart reusing a part id: no error")
 		}
@@ -167,7 +167,7 @@ func TestFailedRecordLeavesNoFile(t *testing.T) {
 		s := openTemp(t, t.TempDir())
 		u := mustCreate(t, s, 4)
 		p := mustAddPart(t, s, u.ID, "orig")
-		_, err := s.AddPart(ctx, owner, u.ID, p.ID, strings.NewReader("EVIL"), maxPart, t0)
+		_, err := s.AddPart(ctx, owner, u.ID, p.ID, strings.NewReader("EVIL"), store.Limits{MaxPart: maxPart}, store.At(t0))
 		if err == nil {
 			t.Fatalf("AddPart reusing a part id: no error")
 		}
@@ -180,7 +180,7 @@ func TestFailedRecordLeavesNoFile(t *testing.T) {
 		u := mustCreate(t, s, 4)
 		cctx, cancel := context.WithCancel(ctx)
 		r := readerFunc(func(p []byte) (int, error) { cancel(); return copy(p, "ab"), nil })
-		if _, err := s.AddPart(cctx, owner, u.ID, randomID("part_"), r, maxPart, t0); !errors.Is(err, context.Canceled) {
+		if _, err := s.AddPart(cctx, owner, u.ID, randomID("part_"), r, store.Limits{MaxPart: maxPart}, store.At(t0)); !errors.Is(err, context.Canceled) {
 			t.Fatalf("AddPart = %v, want context.Canceled", err)
 		}
 		if files := filesUnder(t, s.partsDir); len(files) != 0 {
@@ -191,7 +191,7 @@ func TestFailedRecordLeavesNoFile(t *testing.T) {
 		s := openTemp(t, t.TempDir())
 		u := mustCreate(t, s, 4)
 		_, err := s.AddPart(ctx, owner, u.ID, randomID("part_"),
-			strings.NewReader(strings.Repeat("x", maxPart+1)), maxPart, t0)
+			strings.NewReader(strings.Repeat("x", maxPart+1)), store.Limits{MaxPart: maxPart}, store.At(t0))
 		if !errors.Is(err, store.ErrPartTooLarge) {
 			t.Fatalf("AddPart = %v, want ErrPartTooLarge", err)
 		}

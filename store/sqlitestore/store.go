@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 
@@ -41,6 +42,11 @@ type Store struct {
 
 	// writeBuffers recycles the blocks part bytes are gathered into before each write.
 	writeBuffers sync.Pool
+
+	// reserveMu serializes making and removing the space reserve (see space.go);
+	// reserveMissing says it is not in place.
+	reserveMu      sync.Mutex
+	reserveMissing atomic.Bool
 
 	closeOnce sync.Once
 	closeErr  error
@@ -88,7 +94,13 @@ func (s *Store) open(ctx context.Context) error {
 	if s.read, err = openDB(dbPath, false); err != nil {
 		return err
 	}
-	return s.removeOrphans(ctx)
+	if err := s.removeOrphans(ctx); err != nil {
+		return err
+	}
+	// Without room for the reserve the store still opens, on a full disk too, and makes the
+	// reserve once there is room.
+	_ = s.keepReserve()
+	return nil
 }
 
 // openDB opens one pool on the database file: the single-connection writer or the reader pool.

@@ -18,9 +18,18 @@ const sweepBatch = 256
 // which no part can be added and the upload cannot be completed) and deletes its part rows; then
 // the files are removed and the upload marked released. An upload whose files could not be
 // removed stays marked releasing and is tried again by the next sweep.
+//
+// On a full disk the sweep draws on the space reserve (see space.go), and once it has freed
+// enough, it makes the reserve anew.
 func (s *Store) SweepExpired(ctx context.Context, now int64) (int, error) {
+	defer func() { _ = s.keepReserve() }()
 	for {
-		n, err := s.markForRelease(ctx, now)
+		var n int
+		err := s.freeing(func() error {
+			var err error
+			n, err = s.markForRelease(ctx, now)
+			return err
+		})
 		if err != nil {
 			return 0, err
 		}
@@ -100,12 +109,16 @@ func (s *Store) releaseBytes(ctx context.Context, uploadID string) bool {
 	if err := os.RemoveAll(s.uploadDir(uploadID)); err != nil {
 		return false
 	}
-	res, err := s.write.ExecContext(ctx, `UPDATE uploads SET bytes_state = ? WHERE id = ? AND bytes_state = ?`,
-		record.BytesReleased, uploadID, record.BytesReleasing)
-	if err != nil {
-		return false
-	}
-	n, err := res.RowsAffected()
+	var n int64
+	err := s.freeing(func() error {
+		res, err := s.write.ExecContext(ctx, `UPDATE uploads SET bytes_state = ? WHERE id = ? AND bytes_state = ?`,
+			record.BytesReleased, uploadID, record.BytesReleasing)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
 	return err == nil && n == 1
 }
 

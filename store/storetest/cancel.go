@@ -22,7 +22,7 @@ func testCancel(t *testing.T, s store.Store) {
 		}
 		_, err = s.Cancel(ctx, alice, u.ID, t0+2)
 		wantStateError(t, err, u.ID, store.StatusCancelled)
-		_, _, err = s.Complete(ctx, alice, u.ID, parts, "", newFileID(), t0+2)
+		_, _, err = s.Complete(ctx, alice, u.ID, parts, "", newFileID(), store.At(t0+2))
 		wantStateError(t, err, u.ID, store.StatusCancelled)
 	})
 	t.Run("completed", func(t *testing.T) {
@@ -75,7 +75,7 @@ func testCancelCompleteRace(t *testing.T, s store.Store) {
 					if i%4 == 1 {
 						md5 = md5Hex("race content")
 					}
-					r.up, r.file, r.err = s.Complete(ctx, alice, u.ID, parts, md5, newFileID(), t0)
+					r.up, r.file, r.err = s.Complete(ctx, alice, u.ID, parts, md5, newFileID(), store.At(t0))
 				}
 				results[i] = r
 			})

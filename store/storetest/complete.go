@@ -99,7 +99,7 @@ func testCompleteCheckOrder(t *testing.T, s store.Store) {
 				c.setup(t, u)
 			}
 			before := getUpload(t, s, u.ID, t0)
-			_, _, err := s.Complete(ctx, alice, u.ID, c.partIDs(parts), c.md5, newFileID(), t0)
+			_, _, err := s.Complete(ctx, alice, u.ID, c.partIDs(parts), c.md5, newFileID(), store.At(t0))
 			if err == nil {
 				t.Fatalf("Complete: no error")
 			}
@@ -109,7 +109,7 @@ func testCompleteCheckOrder(t *testing.T, s store.Store) {
 			}
 			if before.Status == store.StatusPending {
 				// Nothing happened, so a correct request still succeeds, with every part there.
-				_, f, err := s.Complete(ctx, alice, u.ID, parts, md5Hex(content), newFileID(), t0)
+				_, f, err := s.Complete(ctx, alice, u.ID, parts, md5Hex(content), newFileID(), store.At(t0))
 				if err != nil {
 					t.Fatalf("Complete after a refused one: %v", err)
 				}
@@ -121,7 +121,7 @@ func testCompleteCheckOrder(t *testing.T, s store.Store) {
 	}
 
 	t.Run("unknown upload", func(t *testing.T) {
-		_, _, err := s.Complete(ctx, alice, newUploadID(), nil, "", newFileID(), t0)
+		_, _, err := s.Complete(ctx, alice, newUploadID(), nil, "", newFileID(), store.At(t0))
 		wantErrorIs(t, err, store.ErrNotFound)
 	})
 }
@@ -173,7 +173,7 @@ func testCompletedFileFields(t *testing.T, s store.Store) {
 		}
 		parts := []string{addPart(t, s, alice, u.ID, "12345", t0).ID}
 		fileID := newFileID()
-		gotU, f, err := s.Complete(ctx, alice, u.ID, parts, "", fileID, t0+7)
+		gotU, f, err := s.Complete(ctx, alice, u.ID, parts, "", fileID, store.At(t0+7))
 		if err != nil {
 			t.Fatalf("Complete: %v", err)
 		}

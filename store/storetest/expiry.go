@@ -27,9 +27,9 @@ func testExpiry(t *testing.T, s store.Store) {
 	}
 
 	_, err := s.AddPart(ctx, alice, u.ID, newPartID(),
-		strings.NewReader("x"), MaxPartSize, u.ExpiresAt)
+		strings.NewReader("x"), store.Limits{MaxPart: MaxPartSize}, store.At(u.ExpiresAt))
 	wantStateError(t, err, u.ID, store.StatusExpired)
-	_, _, err = s.Complete(ctx, alice, u.ID, []string{p.ID}, "", newFileID(), u.ExpiresAt)
+	_, _, err = s.Complete(ctx, alice, u.ID, []string{p.ID}, "", newFileID(), store.At(u.ExpiresAt))
 	wantStateError(t, err, u.ID, store.StatusExpired)
 	_, err = s.Cancel(ctx, alice, u.ID, u.ExpiresAt)
 	wantStateError(t, err, u.ID, store.StatusExpired)
@@ -78,9 +78,9 @@ func testSweepExpired(t *testing.T, s store.Store) {
 	}
 	// Released is released, even for a caller whose clock says the upload has not expired yet.
 	early := expired.ExpiresAt - 10
-	_, _, err = s.Complete(ctx, alice, expired.ID, expiredParts, "", newFileID(), early)
+	_, _, err = s.Complete(ctx, alice, expired.ID, expiredParts, "", newFileID(), store.At(early))
 	wantStateError(t, err, expired.ID, store.StatusExpired)
-	_, err = s.AddPart(ctx, alice, expired.ID, newPartID(), strings.NewReader("x"), MaxPartSize, early)
+	_, err = s.AddPart(ctx, alice, expired.ID, newPartID(), strings.NewReader("x"), store.Limits{MaxPart: MaxPartSize}, store.At(early))
 	wantStateError(t, err, expired.ID, store.StatusExpired)
 
 	if got := readFile(t, s, alice, f.ID); got != "kept file" {

@@ -73,7 +73,7 @@ func testPartWriteRacesFinish(t *testing.T, s store.Store) {
 			}
 			done := make(chan result, 1)
 			go func() {
-				p, err := s.AddPart(ctx, alice, u.ID, newPartID(), late, MaxPartSize, t0)
+				p, err := s.AddPart(ctx, alice, u.ID, newPartID(), late, store.Limits{MaxPart: MaxPartSize}, store.At(t0))
 				done <- result{p, err}
 			}()
 			select {
@@ -129,7 +129,7 @@ func testFinishedUploadReadsNoPart(t *testing.T, s store.Store) {
 	} {
 		t.Run(string(c.want), func(t *testing.T) {
 			data := &countingReader{r: strings.NewReader("cd")}
-			_, err := s.AddPart(ctx, alice, c.u.ID, newPartID(), data, MaxPartSize, t0)
+			_, err := s.AddPart(ctx, alice, c.u.ID, newPartID(), data, store.Limits{MaxPart: MaxPartSize}, store.At(t0))
 			wantStateError(t, err, c.u.ID, c.want)
 			if data.reads != 0 {
 				t.Errorf("the refused part was read %d times, want none", data.reads)
@@ -138,7 +138,7 @@ func testFinishedUploadReadsNoPart(t *testing.T, s store.Store) {
 	}
 	t.Run("unknown", func(t *testing.T) {
 		data := &countingReader{r: strings.NewReader("cd")}
-		_, err := s.AddPart(ctx, alice, newUploadID(), newPartID(), data, MaxPartSize, t0)
+		_, err := s.AddPart(ctx, alice, newUploadID(), newPartID(), data, store.Limits{MaxPart: MaxPartSize}, store.At(t0))
 		wantErrorIs(t, err, store.ErrNotFound)
 		if data.reads != 0 {
 			t.Errorf("the part for an unknown upload was read %d times, want none", data.reads)
@@ -163,7 +163,7 @@ func testMD5AnyCase(t *testing.T, s store.Store) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			u, parts := uploadWithParts(t, s, t0, content)
-			_, f, err := s.Complete(ctx, alice, u.ID, parts, c.md5, newFileID(), t0)
+			_, f, err := s.Complete(ctx, alice, u.ID, parts, c.md5, newFileID(), store.At(t0))
 			if err != nil {
 				t.Fatalf("Complete with the MD5 %s: %v", c.md5, err)
 			}
@@ -175,7 +175,7 @@ func testMD5AnyCase(t *testing.T, s store.Store) {
 	t.Run("wrong, in capitals", func(t *testing.T) {
 		u, parts := uploadWithParts(t, s, t0, content)
 		wrong := strings.ToUpper(md5Hex("something else"))
-		_, _, err := s.Complete(ctx, alice, u.ID, parts, wrong, newFileID(), t0)
+		_, _, err := s.Complete(ctx, alice, u.ID, parts, wrong, newFileID(), store.At(t0))
 		var ce *store.ChecksumError
 		if !errors.As(err, &ce) {
 			t.Fatalf("Complete with a wrong MD5: %v, want a *store.ChecksumError", err)

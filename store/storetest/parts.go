@@ -32,19 +32,19 @@ func testPartSizeLimit(t *testing.T, s store.Store) {
 	u := createUpload(t, s, alice, MaxPartSize, t0)
 
 	big := newPartID()
-	_, err := s.AddPart(ctx, alice, u.ID, big, bytes.NewReader(make([]byte, MaxPartSize+1)), MaxPartSize, t0)
+	_, err := s.AddPart(ctx, alice, u.ID, big, bytes.NewReader(make([]byte, MaxPartSize+1)), store.Limits{MaxPart: MaxPartSize}, store.At(t0))
 	wantErrorIs(t, err, store.ErrPartTooLarge)
 
 	src := &endless{}
 	endlessPart := newPartID()
-	_, err = s.AddPart(ctx, alice, u.ID, endlessPart, src, MaxPartSize, t0)
+	_, err = s.AddPart(ctx, alice, u.ID, endlessPart, src, store.Limits{MaxPart: MaxPartSize}, store.At(t0))
 	wantErrorIs(t, err, store.ErrPartTooLarge)
 	if src.n > MaxPartSize+1 {
 		t.Errorf("AddPart read %d bytes of an endless part, want at most %d", src.n, MaxPartSize+1)
 	}
 
 	exact := strings.Repeat("e", MaxPartSize)
-	p, err := s.AddPart(ctx, alice, u.ID, newPartID(), strings.NewReader(exact), MaxPartSize, t0+5)
+	p, err := s.AddPart(ctx, alice, u.ID, newPartID(), strings.NewReader(exact), store.Limits{MaxPart: MaxPartSize}, store.At(t0+5))
 	if err != nil {
 		t.Fatalf("AddPart of exactly the limit: %v", err)
 	}
@@ -54,7 +54,7 @@ func testPartSizeLimit(t *testing.T, s store.Store) {
 
 	// Nothing of the refused parts was recorded.
 	for _, refused := range []string{big, endlessPart} {
-		_, _, err := s.Complete(ctx, alice, u.ID, []string{p.ID, refused}, "", newFileID(), t0)
+		_, _, err := s.Complete(ctx, alice, u.ID, []string{p.ID, refused}, "", newFileID(), store.At(t0))
 		var pe *store.PartError
 		if !errors.As(err, &pe) || pe.PartID != refused || !errors.Is(err, store.ErrUnknownPart) {
 			t.Errorf("Complete naming the refused part %s: error = %v, want ErrUnknownPart for it", refused, err)
@@ -91,7 +91,7 @@ func testPartsOnlyWhilePending(t *testing.T, s store.Store) {
 		t.Run(c.name, func(t *testing.T) {
 			u := c.setup(t)
 			_, err := s.AddPart(ctx, alice, u.ID, newPartID(),
-				strings.NewReader("cd"), MaxPartSize, t0+100)
+				strings.NewReader("cd"), store.Limits{MaxPart: MaxPartSize}, store.At(t0+100))
 			wantStateError(t, err, u.ID, c.want)
 			var se *store.StateError
 			errors.As(err, &se)
@@ -106,7 +106,7 @@ func testPartsOnlyWhilePending(t *testing.T, s store.Store) {
 	// A completed file is unchanged by a refused part.
 	u, parts := uploadWithParts(t, s, t0, "xy")
 	_, f := complete(t, s, u.ID, parts, t0)
-	s.AddPart(ctx, alice, u.ID, newPartID(), strings.NewReader("zz"), MaxPartSize, t0)
+	s.AddPart(ctx, alice, u.ID, newPartID(), strings.NewReader("zz"), store.Limits{MaxPart: MaxPartSize}, store.At(t0))
 	if got := readFile(t, s, alice, f.ID); got != "xy" {
 		t.Errorf("file content = %q, want %q", got, "xy")
 	}
@@ -129,7 +129,7 @@ func testConcurrentParts(t *testing.T, s store.Store) {
 	for i := range datas {
 		wg.Go(func() {
 			p, err := s.AddPart(context.Background(), alice, u.ID, newPartID(),
-				strings.NewReader(datas[i]), MaxPartSize, t0)
+				strings.NewReader(datas[i]), store.Limits{MaxPart: MaxPartSize}, store.At(t0))
 			ids[i], errs[i] = p.ID, err
 		})
 	}
@@ -139,7 +139,7 @@ func testConcurrentParts(t *testing.T, s store.Store) {
 			t.Fatalf("AddPart %d: %v", i, err)
 		}
 	}
-	_, f, err := s.Complete(context.Background(), alice, u.ID, ids, md5Hex(want.String()), newFileID(), t0)
+	_, f, err := s.Complete(context.Background(), alice, u.ID, ids, md5Hex(want.String()), newFileID(), store.At(t0))
 	if err != nil {
 		t.Fatalf("Complete: %v", err)
 	}

@@ -45,6 +45,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"PartWriteRacesFinish", testPartWriteRacesFinish},
 		{"FinishedUploadReadsNoPart", testFinishedUploadReadsNoPart},
 		{"MD5AnyCase", testMD5AnyCase},
+		{"UploadLimit", testUploadLimit},
+		{"Quota", testQuota},
+		{"ExpiryAtCommit", testExpiryAtCommit},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -99,7 +102,7 @@ func createUpload(t *testing.T, s store.Store, owner string, size, now int64) st
 func addPart(t *testing.T, s store.Store, owner, uploadID, data string, now int64) store.Part {
 	t.Helper()
 	p, err := s.AddPart(context.Background(), owner, uploadID, newPartID(),
-		strings.NewReader(data), MaxPartSize, now)
+		strings.NewReader(data), store.Limits{MaxPart: MaxPartSize}, store.At(now))
 	if err != nil {
 		t.Fatalf("AddPart(%q): %v", data, err)
 	}
@@ -121,7 +124,7 @@ func uploadWithParts(t *testing.T, s store.Store, now int64, parts ...string) (s
 // complete completes an upload of alice and fails the test if it is refused.
 func complete(t *testing.T, s store.Store, uploadID string, partIDs []string, now int64) (store.Upload, store.File) {
 	t.Helper()
-	u, f, err := s.Complete(context.Background(), alice, uploadID, partIDs, "", newFileID(), now)
+	u, f, err := s.Complete(context.Background(), alice, uploadID, partIDs, "", newFileID(), store.At(now))
 	if err != nil {
 		t.Fatalf("Complete: %v", err)
 	}

@@ -45,10 +45,13 @@ func testOwnerIsolation(t *testing.T, s store.Store) {
 	}{
 		{"GetUpload", func() error { _, err := s.GetUpload(ctx, bob, u.ID, t0); return err }},
 		{"AddPart", func() error {
-			_, err := s.AddPart(ctx, bob, u.ID, newPartID(), strings.NewReader("x"), MaxPartSize, t0)
+			_, err := s.AddPart(ctx, bob, u.ID, newPartID(), strings.NewReader("x"), store.Limits{MaxPart: MaxPartSize}, store.At(t0))
 			return err
 		}},
-		{"Complete", func() error { _, _, err := s.Complete(ctx, bob, u.ID, parts, "", newFileID(), t0); return err }},
+		{"Complete", func() error {
+			_, _, err := s.Complete(ctx, bob, u.ID, parts, "", newFileID(), store.At(t0))
+			return err
+		}},
 		{"Cancel", func() error { _, err := s.Cancel(ctx, bob, u.ID, t0); return err }},
 		{"GetFile", func() error { _, err := s.GetFile(ctx, bob, f.ID, t0); return err }},
 		{"OpenFile", func() error { _, _, err := s.OpenFile(ctx, bob, f.ID, t0); return err }},
