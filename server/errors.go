@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"syscall"
+	"time"
 
 	"github.com/uploadkit/uploads/gen"
 	"github.com/uploadkit/uploads/store"
@@ -31,6 +33,9 @@ const (
 	codeEmptyArray      = "empty_array"
 
 	codeUnsupportedMIMEType = "unsupported_file_mimetype"
+	codeUploadTooLarge      = "upload_too_large"
+	codeQuotaExceeded       = "storage_quota_exceeded"
+	codeInsufficientStorage = "insufficient_storage"
 )
 
 // serverErrorMessage is what a 500 says: nothing about the cause, which goes to the log only.
@@ -44,6 +49,8 @@ type apiError struct {
 	Type    string
 	Param   string // "" is sent as null
 	Code    string // "" is sent as null
+	// RetryAfter, when above 0, is sent as retry-after (seconds) and retry-after-ms.
+	RetryAfter time.Duration
 }
 
 func (e *apiError) Error() string {
@@ -115,6 +122,27 @@ func invalidURL(r *http.Request) *apiError {
 	}
 }
 
+// noSpaceRetryAfter is how long a client refused for lack of space is told to wait.
+const noSpaceRetryAfter = 30 * time.Second
+
+// noSpace is the answer when the store has no room for new data: 507 Insufficient Storage, a
+// server_error with retry-after, which clients retry (the official SDKs retry every 5xx). free is
+// the space left, or -1 when unknown (the disk filled during the write).
+func noSpace(free, minFree int64) *apiError {
+	msg := "The server is out of storage space for new uploads and parts. Cancels, downloads and everything else still work; try again later."
+	if free >= 0 {
+		msg = fmt.Sprintf("The server has %d bytes of storage free, below its floor of %d bytes, so it takes no new uploads or parts. "+
+			"Cancels, downloads and everything else still work; try again later.", free, minFree)
+	}
+	return &apiError{
+		Status:     http.StatusInsufficientStorage,
+		Message:    msg,
+		Type:       typeServer,
+		Code:       codeInsufficientStorage,
+		RetryAfter: noSpaceRetryAfter,
+	}
+}
+
 func internalError() *apiError {
 	return &apiError{Status: http.StatusInternalServerError, Message: serverErrorMessage, Type: typeServer}
 }
@@ -128,20 +156,36 @@ func writeError(w http.ResponseWriter, e *apiError) {
 		body = []byte(`{"error":{"message":"` + serverErrorMessage + `","type":"server_error","param":null,"code":null}}`)
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if e.RetryAfter > 0 {
+		w.Header().Set("retry-after", strconv.FormatInt(int64(e.RetryAfter/time.Second), 10))
+		w.Header().Set("retry-after-ms", strconv.FormatInt(e.RetryAfter.Milliseconds(), 10))
+	}
 	w.WriteHeader(e.Status)
 	_, _ = w.Write(append(body, '\n'))
 }
 
 // storeError turns an error of the store into the answer for it. Errors the store does not
 // document become a 500, and what they said is logged, never sent.
-func storeError(err error, uploadID string, maxPart int64) *apiError {
+func storeError(err error, uploadID string, maxPart, minFree int64) *apiError {
 	var (
 		state    *store.StateError
 		part     *store.PartError
 		size     *store.SizeError
 		checksum *store.ChecksumError
+		full     *store.UploadFullError
+		quota    *store.QuotaError
 	)
 	switch {
+	case errors.Is(err, store.ErrNoSpace):
+		return noSpace(-1, minFree)
+	case errors.As(err, &full):
+		return badRequest("data", codeUploadTooLarge,
+			"Upload '%s' already holds %d bytes of parts; this part would take it past %d bytes, the most an upload may hold.",
+			uploadID, full.Stored, full.Max)
+	case errors.As(err, &quota):
+		return badRequest("data", codeQuotaExceeded,
+			"This API key keeps %d bytes (parts of uploads not completed, and files); this part would take it past its storage quota of %d bytes. Cancel uploads or let files expire to make room.",
+			quota.Used, quota.Quota)
 	case errors.Is(err, store.ErrNotFound):
 		return uploadNotFound(uploadID)
 	case errors.As(err, &state):

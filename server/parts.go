@@ -9,6 +9,7 @@ import (
 	"net/http"
 
 	"github.com/uploadkit/uploads/gen"
+	"github.com/uploadkit/uploads/store"
 )
 
 // Errors in the form of an addUploadPart request.
@@ -25,8 +26,12 @@ var (
 // the part, which it does after checking the upload: a part for an upload that cannot take one is
 // refused before a byte of the body is read.
 func (s *Server) AddUploadPart(ctx context.Context, req gen.AddUploadPartRequestObject) (gen.AddUploadPartResponseObject, error) {
+	if free, low := s.lowOnSpace(ctx); low {
+		return nil, noSpace(free, s.minFree)
+	}
 	form := &partForm{mr: req.Body}
-	p, err := s.store.AddPart(ctx, owner(ctx), req.UploadID, newPartID(), form, s.maxPart, s.now().Unix())
+	lim := store.Limits{MaxPart: s.maxPart, MaxUpload: s.maxUpload, Quota: s.quota}
+	p, err := s.store.AddPart(ctx, owner(ctx), req.UploadID, newPartID(), form, lim, s.clock)
 	if err != nil {
 		// A fault of the form, found while the store read it, explains the failure better than
 		// whatever the store made of it.

@@ -223,7 +223,7 @@ type gatedStore struct {
 	started chan struct{}
 }
 
-func (g gatedStore) Complete(ctx context.Context, owner, uploadID string, partIDs []string, md5Hex, fileID string, now int64) (store.Upload, store.File, error) {
+func (g gatedStore) Complete(ctx context.Context, owner, uploadID string, partIDs []string, md5Hex, fileID string, now store.Clock) (store.Upload, store.File, error) {
 	close(g.started)
 	<-ctx.Done()
 	return store.Upload{}, store.File{}, fmt.Errorf("complete upload %s: %w", uploadID, ctx.Err())

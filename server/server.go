@@ -54,6 +54,17 @@ type Config struct {
 	// SweepInterval is how often the background sweeper frees the bytes of expired and cancelled
 	// uploads (DefaultSweepInterval when 0; never when negative).
 	SweepInterval time.Duration
+	// MaxUploadBytes bounds the bytes of the parts one upload holds (MaxUploadBytes, 8 GiB, when
+	// 0): the part that would take them past it is refused. Parts of an upload declared smaller
+	// are accepted up to it, as the live service accepts them, and refused at completion.
+	MaxUploadBytes int64
+	// StorageQuotaBytes bounds the bytes each key keeps: the parts of its uploads not completed
+	// (until released) plus its files that have not expired (no quota when 0).
+	StorageQuotaBytes int64
+	// MinFreeBytes is the floor of free space below which creates and parts are refused with a
+	// 507 that clients retry, when the store reports its free space (store.SpaceReporter); cancel
+	// and the sweeper keep working (no floor when 0).
+	MinFreeBytes int64
 	// RateLimit limits each key's requests and part bytes per minute (no limit when zero).
 	RateLimit RateLimit
 	// Faults injects errors, dropped connections and delays into answers (none when zero).
@@ -72,11 +83,15 @@ type Server struct {
 	logger  *slog.Logger
 	maxPart int64
 	maxJSON int64
-	router  routers.Router
-	handler http.Handler
-	limiter *rateLimiter   // nil without a rate limit
-	faults  *faultInjector // nil without faults
-	metrics *metrics
+	// maxUpload and quota bound what AddPart stores; minFree is the free-space floor (0: none).
+	maxUpload int64
+	quota     int64
+	minFree   int64
+	router    routers.Router
+	handler   http.Handler
+	limiter   *rateLimiter   // nil without a rate limit
+	faults    *faultInjector // nil without faults
+	metrics   *metrics
 	// serveMetrics is whether GET /metrics is one of the routes.
 	serveMetrics bool
 
@@ -96,11 +111,14 @@ func New(cfg Config) (*Server, error) {
 		return nil, errors.New("new server: no API key")
 	}
 	s := &Server{
-		store:   cfg.Store,
-		now:     cfg.Now,
-		logger:  cfg.Logger,
-		maxPart: cfg.MaxPartBytes,
-		maxJSON: cfg.MaxJSONBytes,
+		store:     cfg.Store,
+		now:       cfg.Now,
+		logger:    cfg.Logger,
+		maxPart:   cfg.MaxPartBytes,
+		maxJSON:   cfg.MaxJSONBytes,
+		maxUpload: cfg.MaxUploadBytes,
+		quota:     max(cfg.StorageQuotaBytes, 0),
+		minFree:   max(cfg.MinFreeBytes, 0),
 	}
 	for i, k := range cfg.APIKeys {
 		if k == "" {
@@ -119,6 +137,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if s.maxJSON <= 0 {
 		s.maxJSON = DefaultMaxJSONBytes
+	}
+	if s.maxUpload <= 0 {
+		s.maxUpload = MaxUploadBytes
 	}
 	router, err := newRouter(context.Background())
 	if err != nil {
@@ -260,7 +281,11 @@ func isMultipartRoute(r *http.Request) bool {
 	return r.Pattern == "POST "+basePath+"/uploads/{upload_id}/parts"
 }
 
-// healthz answers 200 when the store answers, 503 when it fails.
+// healthz answers 200 with "status": "ok" when the store answers, 503 "unavailable" when it
+// fails, and 200 "degraded" when the store's free space is below the floor: the server then
+// refuses new uploads and parts but serves the rest, cancels and downloads included, and recovers
+// by itself once space returns. Restarting it would free nothing, so the status code stays 200
+// for probes that restart what fails them; monitoring reads "status".
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	// Looking up an id that cannot exist exercises the store without changing it.
@@ -272,7 +297,28 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, "{\n  \"status\": \"unavailable\"\n}\n")
 		return
 	}
+	if free, low := s.lowOnSpace(r.Context()); low {
+		_, _ = fmt.Fprintf(w, "{\n  \"status\": \"degraded\",\n  \"reason\": \"free space below the floor\",\n"+
+			"  \"free_bytes\": %d,\n  \"min_free_bytes\": %d\n}\n", free, s.minFree)
+		return
+	}
 	_, _ = io.WriteString(w, "{\n  \"status\": \"ok\"\n}\n")
+}
+
+// lowOnSpace reports whether the store's free space is below the floor, and how much is free.
+// Without a floor, or a store that reports its space, it is never low; a failure to read the
+// space is logged and taken as not low (the writes themselves still fail with ErrNoSpace).
+func (s *Server) lowOnSpace(ctx context.Context) (int64, bool) {
+	sr, ok := s.store.(store.SpaceReporter)
+	if s.minFree == 0 || !ok {
+		return 0, false
+	}
+	free, err := sr.FreeBytes(ctx)
+	if err != nil {
+		s.logger.LogAttrs(ctx, slog.LevelWarn, "free space unknown", slog.String("error", err.Error()))
+		return 0, false
+	}
+	return free, free < s.minFree
 }
 
 // Sweep frees the bytes of uploads that expired or were cancelled, once, and reports how many it

@@ -34,6 +34,9 @@ func (s *Server) CreateUpload(ctx context.Context, req gen.CreateUploadRequestOb
 	if err := checkCreate(body); err != nil {
 		return nil, err
 	}
+	if free, low := s.lowOnSpace(ctx); low {
+		return nil, noSpace(free, s.minFree)
+	}
 	now := s.now().Unix()
 	u := store.Upload{
 		ID:        newUploadID(),
@@ -50,6 +53,9 @@ func (s *Server) CreateUpload(ctx context.Context, req gen.CreateUploadRequestOb
 		u.FileExpiresAfter = body.ExpiresAfter.Seconds
 	}
 	if err := s.store.CreateUpload(ctx, u); err != nil {
+		if errors.Is(err, store.ErrNoSpace) {
+			return nil, noSpace(-1, s.minFree)
+		}
 		return nil, fmt.Errorf("create upload: %w", err)
 	}
 	return gen.CreateUpload200JSONResponse(uploadJSON(u, nil)), nil
@@ -98,9 +104,8 @@ func (s *Server) CompleteUpload(ctx context.Context, req gen.CompleteUploadReque
 		md5Hex = strings.ToLower(*req.Body.MD5)
 	}
 	// Whether the upload may be completed, and when its File expires (expires_after, given at
-	// create), the store decides and knows.
-	now := s.now().Unix()
-	u, f, err := s.store.Complete(ctx, owner(ctx), req.UploadID, req.Body.PartIDs, md5Hex, newFileID(), now)
+	// create), the store decides and knows, at the time it commits.
+	u, f, err := s.store.Complete(ctx, owner(ctx), req.UploadID, req.Body.PartIDs, md5Hex, newFileID(), s.clock)
 	if err != nil {
 		return nil, s.fromStore(err, req.UploadID, "complete upload")
 	}
@@ -119,7 +124,7 @@ func (s *Server) CancelUpload(ctx context.Context, req gen.CancelUploadRequestOb
 // fromStore turns an error of the store into the answer for it, or, when the store failed in a
 // way it does not document, into an error saying what was being done (a 500).
 func (s *Server) fromStore(err error, uploadID, doing string) error {
-	if ae := storeError(err, uploadID, s.maxPart); ae != nil {
+	if ae := storeError(err, uploadID, s.maxPart, s.minFree); ae != nil {
 		return ae
 	}
 	if errors.Is(err, context.Canceled) {
@@ -162,3 +167,6 @@ func fileJSON(f store.File) gen.FileObject {
 		Status:    gen.FileObjectStatusProcessed,
 	}
 }
+
+// clock is the server's clock in Unix seconds, which the store reads when it commits.
+func (s *Server) clock() int64 { return s.now().Unix() }

@@ -4,13 +4,16 @@
 //
 //	uploads-server [-addr 127.0.0.1:8080] [-data ./data] [-api-key KEY[,KEY...]] [-record DIR]
 //	               [-store sqlite|postgres -database-url URL -s3-endpoint HOST:PORT -s3-bucket NAME ...]
+//	               [-storage-quota SIZE] [-min-free-space SIZE]
 //	               [-rate-limit-rpm N] [-rate-limit-part-bytes SIZE]
 //	               [-faults KIND:PERCENT,... [-faults-seed N] [-faults-ops OP,...]] [-faults-header]
 //
 // Each flag falls back to an environment variable: UPLOADS_ADDR, UPLOADS_DATA_DIR and
 // UPLOADS_API_KEYS (keys separated by commas), UPLOADS_STORE, UPLOADS_RECORD_DIR, and the networked store's
 // UPLOADS_DATABASE_URL, UPLOADS_S3_* (see store/pgstore). Without any key, the development key sk-local-dev
-// is accepted, and printed. The rate limits and faults (UPLOADS_RATE_LIMIT_*, UPLOADS_FAULTS*) make
+// is accepted, and printed. -storage-quota (UPLOADS_STORAGE_QUOTA, off by default) bounds what each key
+// keeps; below -min-free-space (UPLOADS_MIN_FREE_SPACE, 256MiB) of free disk, the embedded store takes no
+// new uploads or parts until space returns. The rate limits and faults (UPLOADS_RATE_LIMIT_*, UPLOADS_FAULTS*) make
 // the server misbehave as the live service sometimes does, to test clients against; they are off
 // unless asked for. The server stops on SIGINT or SIGTERM, letting requests in flight
 // finish first.
@@ -82,6 +85,7 @@ type config struct {
 	// metrics says where GET /metrics is served: "on" (beside the API), "off", or an address of
 	// its own.
 	metrics string
+	storage storageLimits
 }
 
 // parseConfig reads the flags, falling back to the environment, then to the defaults.
@@ -114,6 +118,10 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		return config{}, err
 	}
 	fs.StringVar(&cfg.metrics, "metrics", cfg.metrics, "Prometheus metrics: on (GET /metrics on -addr, without a key), off, or an address such as 127.0.0.1:9090 to serve them there instead (env UPLOADS_METRICS)")
+	storage, err := registerStorageLimits(fs, getenv)
+	if err != nil {
+		return config{}, err
+	}
 	fs.StringVar(&cfg.recordDir, "record", cfg.recordDir, "write every exchange with a client to a file in this directory, secrets redacted, parts as a digest (env UPLOADS_RECORD_DIR)")
 	var flagKeys []string
 	fs.Func("api-key", "API key to accept; repeat or separate with commas (env UPLOADS_API_KEYS; default: the dev key "+DevKey+")",
@@ -137,6 +145,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if cfg.metrics == "" {
 		return config{}, errors.New("-metrics: want on, off, or an address to serve them on")
 	}
+	cfg.storage = *storage
 	if cfg.storeKind != "sqlite" && cfg.storeKind != "postgres" {
 		return config{}, fmt.Errorf("-store %q: want sqlite or postgres", cfg.storeKind)
 	}
@@ -184,7 +193,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}()
 	srv, err := server.New(server.Config{
 		Store: st, APIKeys: cfg.keys, Logger: logger, RateLimit: cfg.rateLimit, Faults: cfg.faults,
-		DisableMetrics: cfg.metrics != "on",
+		DisableMetrics:    cfg.metrics != "on",
+		StorageQuotaBytes: cfg.storage.quota, MinFreeBytes: cfg.storage.minFree,
 	})
 	if err != nil {
 		return err
