@@ -23,6 +23,9 @@ func (s *Store) Cancel(ctx context.Context, owner, uploadID string, now int64) (
 		return store.Upload{}, err
 	}
 	s.releaseBytes(context.WithoutCancel(ctx), uploadID)
+	if s.reserveMissing.Load() {
+		_ = s.keepReserve() // from the bytes just freed
+	}
 	cancelled := u.Upload
 	cancelled.Status = store.StatusCancelled
 	return cancelled, nil

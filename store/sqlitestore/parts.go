@@ -38,7 +38,13 @@ func (s *Store) AddPart(ctx context.Context, owner, uploadID, partID string, dat
 	if err := s.checkLimits(ctx, s.read, owner, uploadID, 0, lim, now()); err != nil {
 		return store.Part{}, err
 	}
+	return s.storePart(ctx, owner, uploadID, partID, data, lim, now)
+}
 
+// storePart is AddPart once the upload was found pending: a cancel may commit at any moment from
+// here on.
+func (s *Store) storePart(ctx context.Context, owner, uploadID, partID string, data io.Reader, lim store.Limits, now store.Clock) (store.Part, error) {
+	const op = "add a part to"
 	path := s.partPath(uploadID, partID)
 	size, err := s.writePart(ctx, uploadID, path, data, lim.MaxPart)
 	if errors.Is(err, errTooLarge) {

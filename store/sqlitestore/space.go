@@ -75,8 +75,9 @@ func (s *Store) dropReserve() bool {
 	return err == nil
 }
 
-// keepReserve makes the reserve file when it is missing and the disk has room for it and as much
-// again. It is called at Open, by each sweep and by FreeBytes, so the store recovers by itself.
+// keepReserve makes the reserve file when it is missing and the disk has room for it and a quarter
+// more. It is called at Open, after a cancel and each sweep, and by FreeBytes, so the store
+// recovers by itself.
 func (s *Store) keepReserve() error {
 	s.reserveMu.Lock()
 	defer s.reserveMu.Unlock()
@@ -96,7 +97,7 @@ func (s *Store) keepReserve() error {
 	if err != nil {
 		return err
 	}
-	if free < 2*reserveBytes {
+	if free < reserveBytes+reserveBytes/4 {
 		return nil // not yet
 	}
 	tmp, err := os.CreateTemp(s.dir, reserveName+"-*")

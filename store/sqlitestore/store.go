@@ -146,7 +146,11 @@ func (s *Store) Close() error {
 			errs = append(errs, s.read.Close())
 		}
 		if s.write != nil {
-			if _, err := s.write.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+			// On a full disk the checkpoint may need room in the database file: the reserve's.
+			if err := s.freeing(func() error {
+				_, err := s.write.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
+				return err
+			}); err != nil {
 				errs = append(errs, fmt.Errorf("checkpoint: %w", err))
 			}
 			errs = append(errs, s.write.Close())
