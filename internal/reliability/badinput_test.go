@@ -129,6 +129,9 @@ var hostileRequests = []hostile{
 		ct, body, _ := streamedForm(64<<20 + 1)
 		return ct, body, -1
 	}, status: 413, typ: inv, param: "data", code: "part_too_large"},
+	// Parts past the storage limits (the table's server has small ones: tableMaxUpload, tableQuota).
+	{name: "part/past the upload's limit", path: "/uploads/{full}/parts", stream: formOf(formField{name: "data", filename: "a", data: []byte("x")}), status: 400, typ: inv, param: "data", code: "upload_too_large"},
+	{name: "part/past the key's storage quota", path: "/uploads/{ofC}/parts", auth: "Bearer " + keyC, stream: formOf(formField{name: "data", filename: "a", data: []byte("x")}), status: 400, typ: inv, param: "data", code: "storage_quota_exceeded"},
 	// Parts on uploads that cannot take one.
 	{name: "part/cancelled upload", path: "/uploads/{cancelled}/parts", stream: formOf(formField{name: "data", filename: "a", data: []byte("abc")}), status: 400, typ: inv, param: "upload_id"},
 	{name: "part/completed upload", path: "/uploads/{done}/parts", stream: formOf(formField{name: "data", filename: "a", data: []byte("abc")}), status: 400, typ: inv, param: "upload_id"},
@@ -229,7 +232,7 @@ func TestHostileRequests(t *testing.T) {
 	if n := len(hostileRequests); n < 60 {
 		t.Fatalf("%d hostile requests; the table must hold at least 60", n)
 	}
-	ts := startServer(t)
+	ts := startServer(t, withStorageLimits(tableMaxUpload, tableQuota))
 	fx := makeFixtures(t, ts)
 	in := openInspector(t, ts.dir)
 	in.checkInvariants(t, true)

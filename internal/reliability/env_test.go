@@ -17,10 +17,11 @@ import (
 	"github.com/uploadkit/uploads/store/sqlitestore"
 )
 
-// Keys of the test servers: two owners.
+// Keys of the test servers: three owners (keyC only fills its storage quota).
 const (
 	keyA = "sk-reliability-alpha-0123456789"
 	keyB = "sk-reliability-bravo-0123456789"
+	keyC = "sk-reliability-charlie-01234567"
 )
 
 // maxHeaderBytes is what cmd/uploads-server allows for a request's headers.
@@ -58,6 +59,9 @@ type testServer struct {
 	http  *http.Server
 	URL   string // base URL of the API, ending in /v1
 	done  chan struct{}
+	// limited says the server has a small upload limit (withStorageLimits), for the fixtures
+	// that fill it.
+	limited bool
 
 	mu       sync.Mutex
 	idleCond *sync.Cond
@@ -112,6 +116,9 @@ type serverConfig struct {
 	readTimeout       time.Duration
 	readHeaderTimeout time.Duration
 	maxPart           int64
+	maxUpload, quota  int64       // the server's upload limit and storage quota (0: 8 GiB, none)
+	minFree           int64       // the server's free-space floor (0: none)
+	dir               string      // the store's directory; a new temporary one when empty
 	report            func(error) // where spec violations go; the test's Errorf when nil
 }
 
@@ -125,6 +132,16 @@ func withTimeouts(header, body time.Duration) serverOption {
 // withMaxPart lowers the part limit so tests can cross it without sending 64 MiB.
 func withMaxPart(n int64) serverOption { return func(c *serverConfig) { c.maxPart = n } }
 
+// withStorageLimits sets the upload limit and the storage quota of each key.
+func withStorageLimits(maxUpload, quota int64) serverOption {
+	return func(c *serverConfig) { c.maxUpload, c.quota = maxUpload, quota }
+}
+
+// withStoreIn keeps the store in dir, with a free-space floor of minFree bytes.
+func withStoreIn(dir string, minFree int64) serverOption {
+	return func(c *serverConfig) { c.dir, c.minFree = dir, minFree }
+}
+
 // withReport sends the spec violations the conformance wrapper finds to report.
 func withReport(report func(error)) serverOption { return func(c *serverConfig) { c.report = report } }
 
@@ -135,19 +152,25 @@ func startServer(t testing.TB, opts ...serverOption) *testServer {
 		o(&cfg)
 	}
 	ctx := context.Background()
-	ts := &testServer{t: t, dir: t.TempDir(), clock: newClock(), done: make(chan struct{})}
+	ts := &testServer{t: t, dir: cfg.dir, clock: newClock(), done: make(chan struct{}), limited: cfg.maxUpload > 0}
+	if ts.dir == "" {
+		ts.dir = t.TempDir()
+	}
 	ts.idleCond = sync.NewCond(&ts.mu)
 	st, err := sqlitestore.Open(ctx, ts.dir)
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}
 	srv, err := server.New(server.Config{
-		Store:         st,
-		APIKeys:       []string{keyA, keyB},
-		Now:           ts.clock.Now,
-		Logger:        slog.New(slog.NewTextHandler(io.Discard, nil)),
-		MaxPartBytes:  cfg.maxPart,
-		SweepInterval: -1,
+		Store:             st,
+		APIKeys:           []string{keyA, keyB, keyC},
+		Now:               ts.clock.Now,
+		Logger:            slog.New(slog.NewTextHandler(io.Discard, nil)),
+		MaxPartBytes:      cfg.maxPart,
+		MaxUploadBytes:    cfg.maxUpload,
+		StorageQuotaBytes: cfg.quota,
+		MinFreeBytes:      cfg.minFree,
+		SweepInterval:     -1,
 	})
 	if err != nil {
 		st.Close()

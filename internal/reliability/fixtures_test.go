@@ -23,6 +23,9 @@ type fixtures struct {
 	e1        string
 	ofB       string // key B, pending, bytes 3, part b1 ("bbb")
 	b1        string
+	// On a server with storage limits (withStorageLimits) only:
+	full string // key A, pending, its parts at the upload limit
+	ofC  string // key C, pending, no part; key C keeps its whole quota in other uploads
 }
 
 // makeFixtures creates the fixtures. It moves the server's clock two hours on, once the expired
@@ -58,8 +61,24 @@ func makeFixtures(t testing.TB, ts *testServer) *fixtures {
 
 	f.ofB = idOf(t, postJSON(t, u+"/uploads", keyB, createBody(3)))
 	f.b1 = idOf(t, addPart(t, u, keyB, f.ofB, []byte("bbb")))
+
+	if ts.limited {
+		f.full = idOf(t, postJSON(t, u+"/uploads", keyA, createBody(tableMaxUpload)))
+		idOf(t, addPart(t, u, keyA, f.full, bytes.Repeat([]byte("f"), tableMaxUpload)))
+		for range tableQuota / tableMaxUpload {
+			c := idOf(t, postJSON(t, u+"/uploads", keyC, createBody(tableMaxUpload)))
+			idOf(t, addPart(t, u, keyC, c, bytes.Repeat([]byte("c"), tableMaxUpload)))
+		}
+		f.ofC = idOf(t, postJSON(t, u+"/uploads", keyC, createBody(3)))
+	}
 	return f
 }
+
+// The storage limits of the server of the hostile table: small, so the fixtures reach them.
+const (
+	tableMaxUpload = 16 << 10
+	tableQuota     = 3 * tableMaxUpload
+)
 
 // expand replaces the fixtures' placeholders ({pending}, {p1}, …) in s.
 func (f *fixtures) expand(s string) string {
@@ -70,6 +89,7 @@ func (f *fixtures) expand(s string) string {
 		"{cancelled}", f.cancelled,
 		"{expired}", f.expired, "{e1}", f.e1,
 		"{ofB}", f.ofB, "{b1}", f.b1,
+		"{full}", f.full, "{ofC}", f.ofC,
 	).Replace(s)
 }
 

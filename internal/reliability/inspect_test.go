@@ -143,7 +143,8 @@ var invariantQueries = []struct{ rule, query string }{
 
 // checkInvariants fails the test for every broken rule of the store: the rules above, and on disk:
 // every recorded part's file is there with the recorded size, and, when quiet (no request in
-// flight), no temporary or unrecorded file lies under parts/ except for uploads being released.
+// flight), no temporary or unrecorded file lies under parts/ except for uploads being released,
+// and no empty directory of an upload that takes no parts.
 func (in *inspector) checkInvariants(t testing.TB, quiet bool) {
 	t.Helper()
 	for _, inv := range invariantQueries {
@@ -187,6 +188,21 @@ func (in *inspector) checkInvariants(t testing.TB, quiet bool) {
 			continue
 		}
 		t.Errorf("store invariant broken: %s lies under parts/ but no part records it", rel)
+	}
+	// An upload that can take no more parts keeps no empty directory: one a part made anew after
+	// a cancel or a sweep removed it.
+	dirs, err := os.ReadDir(filepath.Join(in.dir, "parts"))
+	if err != nil {
+		t.Fatalf("list part directories: %v", err)
+	}
+	open := in.strings(t, `SELECT id FROM uploads WHERE status = 'pending' AND bytes_state = 0`)
+	for _, d := range dirs {
+		if !d.IsDir() || slices.Contains(open, d.Name()) || slices.Contains(releasing, d.Name()) {
+			continue
+		}
+		if entries, err := os.ReadDir(filepath.Join(in.dir, "parts", d.Name())); err == nil && len(entries) == 0 {
+			t.Errorf("store invariant broken: parts/%s is an empty directory of an upload that takes no parts", d.Name())
+		}
 	}
 }
 
