@@ -69,7 +69,7 @@ func TestPartBytesAreSyncedBeforeTheyAreLinked(t *testing.T) {
 	s.sync = log.syncer(t, path)
 
 	data := strings.Repeat("durable ", 25) // 200 bytes
-	if _, err := s.AddPart(ctx, owner, u.ID, partID, strings.NewReader(data), maxPart, t0); err != nil {
+	if _, err := s.AddPart(ctx, owner, u.ID, partID, strings.NewReader(data), store.Limits{MaxPart: maxPart}, store.At(t0)); err != nil {
 		t.Fatalf("AddPart: %v", err)
 	}
 	want := []string{
@@ -95,7 +95,7 @@ func TestPartBytesAreSyncedBeforeTheyAreLinked(t *testing.T) {
 			path := s.partPath(u.ID, partID)
 			log := &syncLog{fail: func(ev string) bool { return strings.HasPrefix(ev, failing) }}
 			s.sync = log.syncer(t, path)
-			_, err := s.AddPart(ctx, owner, u.ID, partID, strings.NewReader("lost"), maxPart, t0)
+			_, err := s.AddPart(ctx, owner, u.ID, partID, strings.NewReader("lost"), store.Limits{MaxPart: maxPart}, store.At(t0))
 			if err == nil || !strings.Contains(err.Error(), "injected sync failure") {
 				t.Fatalf("AddPart with a failing sync: %v, want the failure", err)
 			}
@@ -107,7 +107,7 @@ func TestPartBytesAreSyncedBeforeTheyAreLinked(t *testing.T) {
 					t.Errorf("%s is left behind", name)
 				}
 			}
-			_, _, err = s.Complete(ctx, owner, u.ID, []string{partID}, "", randomID("file-"), t0)
+			_, _, err = s.Complete(ctx, owner, u.ID, []string{partID}, "", randomID("file-"), store.At(t0))
 			if !errors.Is(err, store.ErrUnknownPart) {
 				t.Errorf("Complete naming the failed part: %v, want ErrUnknownPart", err)
 			}
