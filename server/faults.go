@@ -338,8 +338,12 @@ func faultError(kind FaultKind) *apiError {
 }
 
 // discardBody reads what is left of r's body, up to limit bytes, so that a client still sending
-// it reads the early answer instead of failing to write.
+// it reads the early answer instead of failing to write. A client that waits for 100 Continue
+// before sending the body reads the answer first, so its body is left unasked for.
 func discardBody(r *http.Request, limit int64) {
+	if strings.EqualFold(r.Header.Get("Expect"), "100-continue") {
+		return
+	}
 	if r.Body != nil && r.Body != http.NoBody {
 		_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, limit))
 	}

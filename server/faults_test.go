@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httptrace"
 	"os"
 	"path/filepath"
 	"slices"
@@ -509,5 +510,44 @@ func TestFaultSeed(t *testing.T) {
 	}
 	if logged != n500+n429 || reported != n500+n429 {
 		t.Errorf("%d faults, %d logged, %d reported", n500+n429, logged, reported)
+	}
+}
+
+// An early answer (a fault, a rate limit) to a part sent with Expect: 100-continue does not ask
+// for the body: the client learns the answer without sending the part.
+func TestEarlyAnswerLeavesAWaitingBodyUnsent(t *testing.T) {
+	e := newRawEnv(t, withFaults(server.Faults{AllowHeader: true}, nil), withRateLimit(server.RateLimit{PartBytesPerMinute: 1000}))
+	u := e.createUpload(keyA, 100_000)
+	ct, body := multipartBody(t, field{"data", randomBytes(5000, 9)})
+	client := &http.Client{Transport: &http.Transport{ExpectContinueTimeout: time.Minute}}
+	for _, tt := range []struct {
+		fault        string
+		want         int
+		wantContinue bool
+	}{
+		{string(server.FaultUnavailable), http.StatusServiceUnavailable, false},
+		{"none", http.StatusOK, true},               // a full bucket lets a part larger than it in
+		{"none", http.StatusTooManyRequests, false}, // which leaves a debt
+	} {
+		fault := tt.fault
+		var continued bool
+		trace := &httptrace.ClientTrace{Got100Continue: func() { continued = true }}
+		req, err := http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), trace),
+			"POST", e.URL+"/uploads/"+u.ID+"/parts", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+keyA)
+		req.Header.Set("Content-Type", ct)
+		req.Header.Set("Expect", "100-continue")
+		req.Header.Set(server.FaultHeader, fault)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatalf("%s: %v", fault, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tt.want || continued != tt.wantContinue {
+			t.Errorf("%s: status %d (want %d), body asked for: %v", fault, resp.StatusCode, tt.want, continued)
+		}
 	}
 }
