@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -209,4 +210,15 @@ func TestMetricsFlag(t *testing.T) {
 			t.Errorf("GET /metrics: %d, want 404", got)
 		}
 	})
+}
+
+func TestHelpExitsZero(t *testing.T) {
+	var stderr bytes.Buffer
+	err := run(t.Context(), []string{"-h"}, func(string) string { return "" }, io.Discard, &stderr)
+	if code := exitCode(err); code != 0 || !strings.Contains(stderr.String(), "-addr") {
+		t.Errorf("-h: exit %d (err %v), usage %q; want 0 and the flags listed", code, err, stderr.String())
+	}
+	if code := exitCode(run(t.Context(), []string{"-no-such-flag"}, func(string) string { return "" }, io.Discard, io.Discard)); code != 1 {
+		t.Errorf("an unknown flag: exit %d, want 1", code)
+	}
 }

@@ -35,10 +35,14 @@ func testPutRoundTrip(t *testing.T, bin string) {
 	if res.stderr != "" {
 		t.Errorf("stderr is not a terminal, so put should print nothing but the result; stderr:\n%s", res.stderr)
 	}
-	file := decodeJSON(t, res.stdout)
+	up := decodeJSON(t, res.stdout)
+	file, _ := up["file"].(map[string]any)
+	if up["object"] != "upload" || up["status"] != "completed" || file == nil {
+		t.Fatalf("put --json printed %v, want the completed Upload with its File", up)
+	}
 	id, _ := file["id"].(string)
 	if !strings.HasPrefix(id, "file-") || file["object"] != "file" {
-		t.Fatalf("put --json printed %v, want a File object", file)
+		t.Fatalf("put --json printed the file %v, want a File object", file)
 	}
 	if file["bytes"] != float64(size) || file["filename"] != "train.jsonl" || file["purpose"] != "fine-tune" {
 		t.Errorf("File = %v, want %d bytes of train.jsonl for fine-tune", file, size)
@@ -78,19 +82,29 @@ func testPutSummaryVerbose(t *testing.T, bin string) {
 	path, _ := writeRandomFile(t, "notes.txt", 10*1024)
 
 	res := c.mustRun(t, "put", path, "--purpose", "assistants", "--part-size", "4096", "--verbose")
+	// stdout is not a terminal: the File's ID alone there, the summary on stderr after the part lines.
+	if !regexp.MustCompile(`^file-\S+\n$`).MatchString(res.stdout) {
+		t.Errorf("stdout = %q, want the File's ID alone", res.stdout)
+	}
+	fileID := strings.TrimSpace(res.stdout)
 	for _, want := range []*regexp.Regexp{
+		regexp.MustCompile(`(?m)^file +` + regexp.QuoteMeta(fileID) + `$`),
 		regexp.MustCompile(`(?m)^file +file-\S+$`),
 		regexp.MustCompile(`(?m)^filename +notes\.txt$`),
 		regexp.MustCompile(`(?m)^bytes +10\.0 KiB \(10240 bytes\)$`),
 		regexp.MustCompile(`(?m)^status +processed$`),
 		regexp.MustCompile(`(?m)^upload +upload_[0-9a-f]{32} \(completed\)$`),
 	} {
-		if !want.MatchString(res.stdout) {
-			t.Errorf("summary does not match %s:\n%s", want, res.stdout)
+		if !want.MatchString(res.stderr) {
+			t.Errorf("summary does not match %s:\n%s", want, res.stderr)
 		}
 	}
 	lines := strings.Split(strings.TrimSpace(res.stderr), "\n")
-	if len(lines) != 4 || !strings.Contains(lines[0], "sending 10.0 KiB in 3 parts") {
+	if len(lines) < 4 {
+		t.Fatalf("stderr has %d lines:\n%s", len(lines), res.stderr)
+	}
+	lines = lines[:4]
+	if !strings.Contains(lines[0], "sending 10.0 KiB in 3 parts") {
 		t.Fatalf("--verbose printed %d lines, want a start line and one per part (3):\n%s", len(lines), res.stderr)
 	}
 	for i, line := range lines[1:] {
@@ -109,8 +123,8 @@ func testPutProgressBar(t *testing.T, bin string) {
 	if !strings.Contains(res.stderr, "bar.bin") || !strings.Contains(res.stderr, "parts 3/3") {
 		t.Errorf("progress bar should name the file and show the parts done; stderr:\n%q", res.stderr)
 	}
-	if !strings.Contains(res.stdout, "status") {
-		t.Errorf("stdout has no summary:\n%s", res.stdout)
+	if !strings.HasPrefix(res.stdout, "file-") || !regexp.MustCompile(`(?m)^status +processed$`).MatchString(res.stderr) {
+		t.Errorf("stdout %q should be the File's ID, and stderr have the summary:\n%s", res.stdout, res.stderr)
 	}
 }
 
@@ -195,7 +209,11 @@ func testUsageErrors(t *testing.T, bin string) {
 		{"zero expiry", []string{"put", file, "--purpose", "batch", "--expires-after", "0"}, nil, "--expires-after \"0\""},
 		{"unknown progress mode", []string{"put", file, "--purpose", "batch", "--progress", "fancy"}, nil, "use auto, bar or none"},
 		{"unknown flag", []string{"put", file, "--purpose", "batch", "--colour"}, nil, "unknown flag: --colour"},
-		{"complete without parts", []string{"complete", "upload_abc"}, nil, `required flag(s) "part" not set`},
+		{"complete without parts", []string{"complete", "upload_abc"}, nil, `no part IDs`},
+		{"complete without an upload", []string{"complete"}, nil, `missing UPLOAD_ID`},
+		{"unsupported purpose", []string{"put", file, "--purpose", "homework"}, nil, `--purpose "homework" is not one of assistants, batch, fine-tune, vision, user_data, evals`},
+		{"misspelt purpose", []string{"create", "--filename", "a.jsonl", "--purpose", "finetune", "--bytes", "10"}, nil, `(did you mean fine-tune?)`},
+		{"negative timeout", []string{"cancel", "upload_abc", "--timeout", "-1s"}, nil, `--timeout -1s is negative`},
 		{"complete with a bad MD5", []string{"complete", "upload_abc", "--part", "part_1", "--md5", "xyz"}, nil, "is not 32 hexadecimal digits"},
 		{"cancel without an ID", []string{"cancel"}, nil, "uploads cancel: missing UPLOAD_ID"},
 		{"cancel of a blank ID", []string{"cancel", " "}, nil, "UPLOAD_ID is empty"},
@@ -253,8 +271,8 @@ func testAPIErrors(t *testing.T, bin string) {
 			`^error: retrieve file file-doesnotexist: .+ \(status 404, type invalid_request_error, code not_found, param (upload|file)_id, ` + requestID + `\)$`},
 		{"wrong key", cli{bin: bin, env: append([]string{"OPENAI_API_KEY=sk-wrong"}, c.env[1:]...)}, []string{"file", "get", "file-x"},
 			`^error: retrieve file file-x: .+ \(status 401, type invalid_request_error, code invalid_api_key, ` + requestID + `\)$`},
-		{"unsupported purpose", c, []string{"put", path, "--purpose", "homework"},
-			`^error: upload data\.jsonl: create upload: .+ \(status 400, type invalid_request_error, .*param purpose, ` + requestID + `\)$`},
+		{"unsupported MIME type", c, []string{"put", path, "--purpose", "vision"},
+			`^error: upload data\.jsonl: create upload: .+ \(status 400, type invalid_request_error, .*param mime_type, ` + requestID + `\)$`},
 		{"key from the flag wins over the environment", c, []string{"file", "get", "file-x", "--api-key", "sk-wrong"},
 			`\(status 401, type invalid_request_error, code invalid_api_key, ` + requestID + `\)$`},
 		{"missing file", c, []string{"put", "/nonexistent/x.jsonl", "--purpose", "batch"},

@@ -6,6 +6,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+
+	"github.com/uploadkit/uploads"
 )
 
 // sizeUnits are the suffixes a size flag accepts, in bytes. KB, MB and GB are read as binary units, as the API's
@@ -86,4 +89,38 @@ func shortBytes(n int64) string {
 		return fmt.Sprintf("%d bytes", n)
 	}
 	return fmt.Sprintf("%.1f %s", value, units[i])
+}
+
+// purposes are the values --purpose takes, in the order the help lists them.
+var purposes = []uploads.Purpose{
+	uploads.PurposeAssistants, uploads.PurposeBatch, uploads.PurposeFineTune,
+	uploads.PurposeVision, uploads.PurposeUserData, uploads.PurposeEvals,
+}
+
+// checkPurpose refuses a --purpose the API does not take, before anything is sent, and suggests the value
+// that was probably meant ("finetune", "Fine_Tune" for fine-tune).
+func checkPurpose(value string) error {
+	if uploads.Purpose(value).Valid() {
+		return nil
+	}
+	names := make([]string, len(purposes))
+	for i, p := range purposes {
+		names[i] = string(p)
+	}
+	msg := fmt.Sprintf("--purpose %q is not one of %s", value, strings.Join(names, ", "))
+	squash := func(s string) string {
+		return strings.Map(func(r rune) rune {
+			if r == '-' || r == '_' || r == ' ' {
+				return -1
+			}
+			return unicode.ToLower(r)
+		}, s)
+	}
+	for _, name := range names {
+		if squash(name) == squash(value) {
+			msg += fmt.Sprintf(" (did you mean %s?)", name)
+			break
+		}
+	}
+	return usagef("%s", msg)
 }

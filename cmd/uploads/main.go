@@ -6,6 +6,8 @@ package main
 import (
 	"context"
 	"os"
+
+	"golang.org/x/term"
 )
 
 func main() {
@@ -15,6 +17,7 @@ func main() {
 		stderr:      os.Stderr,
 		getenv:      os.Getenv,
 		stderrIsTTY: canDrawOn(os.Stderr),
+		stdoutIsTTY: term.IsTerminal(int(os.Stdout.Fd())),
 	}
 	ctx, stop := watchInterrupts(context.Background(), notifyInterrupts(), env.stderr, os.Exit)
 	code := run(ctx, os.Args[1:], env)

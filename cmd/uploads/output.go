@@ -33,6 +33,19 @@ func (a *app) printObject(raw *uploads.Response, v any, summary []field) error {
 	return writeJSON(a.env.stdout, v)
 }
 
+// printMade prints an object the command made, as 'uploads --help' says: with --json or on a terminal
+// as printObject does; otherwise the ID alone on stdout, for a script to capture, and the summary on
+// stderr.
+func (a *app) printMade(raw *uploads.Response, v any, id string, summary []field) error {
+	if a.json || a.env.stdoutIsTTY {
+		return a.printObject(raw, v, summary)
+	}
+	if _, err := fmt.Fprintln(a.env.stdout, id); err != nil {
+		return fmt.Errorf("write output: %w", err)
+	}
+	return writeFields(a.env.stderr, summary)
+}
+
 // writeJSON writes v as indented JSON and a newline.
 func writeJSON(w io.Writer, v any) error {
 	encoder := json.NewEncoder(w)

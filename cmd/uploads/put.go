@@ -30,7 +30,8 @@ func (a *app) putCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "put FILE --purpose PURPOSE",
 		Short: "Upload a file: create, send the parts in parallel, complete",
-		Long: `Upload FILE in parts sent in parallel, complete the upload, and print the resulting File.
+		Long: `Upload FILE in parts sent in parallel, complete the upload, and print the resulting File (its ID
+alone when stdout is not a terminal; with --json, the completed Upload with its File).
 
 On a terminal a live progress bar shows the bytes sent, the parts done, the rate and the time left; when
 stderr is not a terminal nothing but the result is printed (with --verbose, also a line per finished part).
@@ -96,6 +97,9 @@ func (a *app) put(ctx context.Context, path string, f putFlags) error {
 	if err != nil {
 		return err
 	}
+	if err := checkPurpose(f.purpose); err != nil {
+		return err
+	}
 	info, err := os.Stat(path)
 	if err != nil {
 		return fmt.Errorf("upload %s: %w", path, err)
@@ -125,7 +129,7 @@ func (a *app) put(ctx context.Context, path string, f putFlags) error {
 	if up.File == nil {
 		return fmt.Errorf("upload %s: completed upload %s carries no File", name, up.ID)
 	}
-	return a.printObject(nil, up.File, append(fileSummary(up.File), field{"upload", up.ID + " (" + string(up.Status) + ")"}))
+	return a.printMade(nil, up, up.File.ID, append(fileSummary(up.File), field{"upload", up.ID + " (" + string(up.Status) + ")"}))
 }
 
 // reportInterrupted says, in one line on stderr, what became of the upload an interrupt stopped.

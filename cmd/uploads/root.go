@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -22,6 +23,7 @@ type environment struct {
 	stderr      io.Writer
 	getenv      func(string) string
 	stderrIsTTY bool
+	stdoutIsTTY bool
 }
 
 // app is one run of the command: its environment and the flags every subcommand shares.
@@ -52,6 +54,19 @@ Environment:
   OPENAI_ORG_ID       organization sent with every request (or --organization)
   OPENAI_PROJECT_ID   project sent with every request (or --project)
 
+Output:
+  On a terminal, a command prints a summary of the object it made or shows. When standard output is
+  not a terminal, a command that makes an object prints its ID alone on stdout, for a script to
+  capture, and the summary on stderr: create prints the upload's ID, add-part the part's ID,
+  complete and put the File's ID. --json prints the whole object instead, as the API sent it (for
+  put, the completed Upload with its File). Progress bars are drawn on stderr when it is a terminal;
+  where there is no terminal, no escape code is ever written.
+
+    U=$(uploads create --filename data.jsonl --purpose batch --bytes 1234)
+    P=$(uploads add-part "$U" data.jsonl)
+    F=$(uploads complete "$U" "$P")
+    uploads put data.jsonl --purpose batch --json | jq -r .file.id
+
 Exit codes:
   0    success
   1    the API answered with an error, or reading or writing a file failed
@@ -81,6 +96,9 @@ func run(ctx context.Context, args []string, env environment) int {
 		}
 	default:
 		printError(env.stderr, err)
+		if hint := a.baseURLHint(err); hint != "" {
+			fmt.Fprintln(env.stderr, "hint: "+hint)
+		}
 	}
 	return code
 }
@@ -96,6 +114,8 @@ func (a *app) rootCommand() *cobra.Command {
 		RunE:          requireSubcommand,
 	}
 	root.CompletionOptions.DisableDefaultCmd = true
+	root.Version = version()
+	root.SetVersionTemplate("uploads {{.Version}}\n")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{msg: err.Error()} })
 
 	flags := root.PersistentFlags()
@@ -208,4 +228,57 @@ func (a *app) client() (*uploads.Client, error) {
 		return nil, usagef("configure the client: %v", err)
 	}
 	return client, nil
+}
+
+// version is the command's version from its build information: the module version (a pseudo-version with
+// the commit when built from a checkout, "(devel)" when the build did not stamp one), and the Go release.
+func version() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "(unknown version)"
+	}
+	v := info.Main.Version
+	if v == "" {
+		v = "(devel)"
+	}
+	var revision, modified string
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			revision = s.Value
+		case "vcs.modified":
+			modified = s.Value
+		}
+	}
+	if short := revision[:min(12, len(revision))]; short != "" && !strings.Contains(v, short) {
+		v += ", commit " + short
+		if modified == "true" {
+			v += " with local changes"
+		}
+	}
+	return v + ", " + info.GoVersion
+}
+
+// baseURLHint is a hint for an error that looks like a base URL without its /v1: the API's
+// "Invalid URL" 404, or a 404 that is not the API's envelope at all.
+func (a *app) baseURLHint(err error) string {
+	var apiErr *uploads.APIError
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusNotFound {
+		return ""
+	}
+	if apiErr.Type != "" && !strings.HasPrefix(apiErr.Message, "Invalid URL") {
+		return ""
+	}
+	base := a.baseURL
+	if base == "" {
+		base = strings.TrimSpace(a.env.getenv("OPENAI_BASE_URL"))
+	}
+	if base == "" {
+		return ""
+	}
+	base = strings.TrimRight(base, "/")
+	if strings.HasSuffix(base, "/v1") {
+		return ""
+	}
+	return fmt.Sprintf("the base URL %s does not end in /v1; the API is usually served under it: try %s/v1", base, base)
 }

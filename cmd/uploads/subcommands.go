@@ -27,6 +27,9 @@ finish it with 'uploads complete'. 'uploads put' does all three steps for you.`,
 			if err != nil {
 				return usagef("--bytes: %v", err)
 			}
+			if err := checkPurpose(purpose); err != nil {
+				return err
+			}
 			params := uploads.CreateParams{Filename: filename, Purpose: uploads.Purpose(purpose), Bytes: bytes, MIMEType: mimeType}
 			if params.MIMEType == "" {
 				params.MIMEType = uploads.GuessMIMEType(filename)
@@ -36,7 +39,7 @@ finish it with 'uploads complete'. 'uploads put' does all three steps for you.`,
 			}
 			return callAndPrint(a, func(client *uploads.Client, capture uploads.CallOption) (*uploads.Upload, error) {
 				return client.Create(cmd.Context(), params, capture)
-			}, uploadSummary)
+			}, uploadSummary, func(u *uploads.Upload) string { return u.ID })
 		}),
 	}
 	flags := cmd.Flags()
@@ -57,7 +60,8 @@ func (a *app) addPartCommand() *cobra.Command {
 		Use:   "add-part UPLOAD_ID FILE",
 		Short: "Add one part (at most 64 MiB) to a pending upload",
 		Long: `Send FILE as the next part of a pending upload and print the part's ID, which 'uploads complete'
-needs. FILE '-' reads the part from standard input (sent once, never retried).`,
+needs (alone on stdout when stdout is not a terminal, so that P=$(uploads add-part ...) captures it).
+FILE '-' reads the part from standard input (sent once, never retried).`,
 		Example: "  uploads add-part upload_abc123 part-0001.bin",
 		Args:    exactArgs("UPLOAD_ID", "FILE"),
 		RunE: a.action(func(cmd *cobra.Command, args []string) error {
@@ -72,31 +76,53 @@ needs. FILE '-' reads the part from standard input (sent once, never retried).`,
 					data = f
 				}
 				return client.AddPart(cmd.Context(), args[0], data, capture)
-			}, partSummary)
+			}, partSummary, func(p *uploads.UploadPart) string { return p.ID })
 		}),
 	}
 }
 
-// completeCommand is `uploads complete ID --part ID…`: turn an upload's parts into a File.
+// completeCommand is `uploads complete ID PART_ID…`: turn an upload's parts into a File.
 func (a *app) completeCommand() *cobra.Command {
 	var partIDs []string
 	var md5 string
 	cmd := &cobra.Command{
-		Use:   "complete UPLOAD_ID --part PART_ID... [--md5 HEX]",
+		Use:   "complete UPLOAD_ID PART_ID... [--md5 HEX]",
 		Short: "Complete an upload from its parts, in the order given",
-		Example: `  uploads complete upload_abc123 --part part_1 --part part_2
+		Long: `Complete an upload from its parts, in the order given, and print the File it made. The part IDs
+follow the upload ID, or come with --part (repeated, or separated by commas), or both: the arguments
+first, then the --part values.`,
+		Example: `  uploads complete upload_abc123 part_1 part_2
   uploads complete upload_abc123 --part part_1,part_2 --md5 9e107d9d372bb6826bd81d3542a419d6`,
-		Args: exactArgs("UPLOAD_ID"),
+		Args: completeArgs,
 		RunE: a.action(func(cmd *cobra.Command, args []string) error {
+			ids := append(args[1:len(args):len(args)], partIDs...)
+			if len(ids) == 0 {
+				return usagef("%s: no part IDs: give them after UPLOAD_ID or with --part (usage: %s)", cmd.CommandPath(), cmd.UseLine())
+			}
 			return callAndPrint(a, func(client *uploads.Client, capture uploads.CallOption) (*uploads.Upload, error) {
-				return client.Complete(cmd.Context(), args[0], partIDs, strings.TrimSpace(md5), capture)
-			}, uploadSummary)
+				return client.Complete(cmd.Context(), args[0], ids, strings.TrimSpace(md5), capture)
+			}, uploadSummary, func(u *uploads.Upload) string {
+				if u.File != nil {
+					return u.File.ID
+				}
+				return u.ID
+			})
 		}),
 	}
-	cmd.Flags().StringSliceVar(&partIDs, "part", nil, "ID of a part, in file order; repeat it or separate IDs with commas (required)")
+	cmd.Flags().StringSliceVar(&partIDs, "part", nil, "ID of a part, in file order; repeat it or separate IDs with commas")
 	cmd.Flags().StringVar(&md5, "md5", "", "MD5 of the whole file, 32 hexadecimal digits, for the server to check")
-	_ = cmd.MarkFlagRequired("part")
 	return cmd
+}
+
+// completeArgs requires the upload ID and takes any number of part IDs after it.
+func completeArgs(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return usagef("%s: missing UPLOAD_ID (usage: %s)", cmd.CommandPath(), cmd.UseLine())
+	}
+	if strings.TrimSpace(args[0]) == "" {
+		return usagef("%s: UPLOAD_ID is empty", cmd.CommandPath())
+	}
+	return nil
 }
 
 // cancelCommand is `uploads cancel ID`: cancel a pending upload.
@@ -109,7 +135,7 @@ func (a *app) cancelCommand() *cobra.Command {
 		RunE: a.action(func(cmd *cobra.Command, args []string) error {
 			return callAndPrint(a, func(client *uploads.Client, capture uploads.CallOption) (*uploads.Upload, error) {
 				return client.Cancel(cmd.Context(), args[0], capture)
-			}, uploadSummary)
+			}, uploadSummary, nil)
 		}),
 	}
 }
@@ -136,7 +162,7 @@ func (a *app) fileGetCommand() *cobra.Command {
 		RunE: a.action(func(cmd *cobra.Command, args []string) error {
 			return callAndPrint(a, func(client *uploads.Client, capture uploads.CallOption) (*uploads.File, error) {
 				return client.RetrieveFile(cmd.Context(), args[0], capture)
-			}, fileSummary)
+			}, fileSummary, nil)
 		}),
 	}
 }
@@ -214,8 +240,9 @@ func writeFileAtomically(path string, r io.Reader) (err error) {
 }
 
 // callAndPrint builds the client, makes one call with it that captures the API's answer, and prints the object
-// the call returned: the steps every command that shows one object shares.
-func callAndPrint[T any](a *app, call func(client *uploads.Client, capture uploads.CallOption) (*T, error), summary func(*T) []field) error {
+// the call returned: the steps every command that makes or shows one object shares. id, for a command that
+// makes an object, is the ID a script captures (see printMade); nil for a command that shows one.
+func callAndPrint[T any](a *app, call func(client *uploads.Client, capture uploads.CallOption) (*T, error), summary func(*T) []field, id func(*T) string) error {
 	client, err := a.client()
 	if err != nil {
 		return err
@@ -224,6 +251,9 @@ func callAndPrint[T any](a *app, call func(client *uploads.Client, capture uploa
 	v, err := call(client, uploads.CaptureResponse(&raw))
 	if err != nil {
 		return err
+	}
+	if id != nil {
+		return a.printMade(&raw, v, id(v), summary(v))
 	}
 	return a.printObject(&raw, v, summary(v))
 }
