@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/uploadkit/uploads/gen"
+	"github.com/uploadkit/uploads/internal/limits"
 )
 
 // ListOrder is the order ListFiles lists Files in, by creation time.
@@ -19,13 +20,13 @@ const (
 )
 
 // MaxListLimit is the most Files one page of ListFiles can hold, and the API's default page size.
-const MaxListLimit = 10000
+const MaxListLimit = int(limits.MaxListFilesLimit)
 
 // ListFilesParams selects the Files ListFiles lists. The zero value lists every File, newest
 // first.
 type ListFilesParams struct {
 	// Purpose, when not empty, lists only Files with this purpose.
-	Purpose FilePurpose
+	Purpose Purpose
 	// Limit is the number of Files asked for per page, from 1 to MaxListLimit; 0 leaves it to the
 	// API (MaxListLimit). It sets the size of the pages, not how many Files are listed in all:
 	// the iterator goes on to the next page until there is none, or until the loop stops.
@@ -39,7 +40,7 @@ type ListFilesParams struct {
 func (p ListFilesParams) request(op string) (gen.ListFilesParams, error) {
 	var q gen.ListFilesParams
 	if p.Purpose != "" {
-		purpose := string(p.Purpose)
+		purpose := p.Purpose
 		q.Purpose = &purpose
 	}
 	if p.Limit != 0 {

@@ -39,11 +39,15 @@ type (
 	// UploadStatus is the state of an upload. Values this version does not know decode as they are.
 	UploadStatus = gen.UploadStatus
 
-	// Purpose is the intended purpose of an upload, given when it is created.
-	Purpose = gen.CreateUploadRequestPurpose
+	// Purpose is the purpose of an upload or a File: one type for both, so that
+	// up.Purpose == PurposeFineTune and file.Purpose == FilePurposeFineTuneResults both compile.
+	// An upload is created with one of the Purpose* constants; Files the service produces have the
+	// FilePurpose*Output and FilePurposeFineTuneResults ones too. Values this version does not know
+	// decode as they are.
+	Purpose = gen.Purpose
 
-	// FilePurpose is the purpose of a File. Values this version does not know decode as they are.
-	FilePurpose = gen.FileObjectPurpose
+	// FilePurpose is Purpose, under the name of the File's field.
+	FilePurpose = gen.Purpose
 )
 
 // The states of an upload.
@@ -56,25 +60,25 @@ const (
 
 // The purposes an upload can be created with.
 const (
-	PurposeAssistants = gen.CreateUploadRequestPurposeAssistants
-	PurposeBatch      = gen.CreateUploadRequestPurposeBatch
-	PurposeEvals      = gen.CreateUploadRequestPurposeEvals
-	PurposeFineTune   = gen.CreateUploadRequestPurposeFineTune
-	PurposeUserData   = gen.CreateUploadRequestPurposeUserData
-	PurposeVision     = gen.CreateUploadRequestPurposeVision
+	PurposeAssistants = gen.PurposeAssistants
+	PurposeBatch      = gen.PurposeBatch
+	PurposeEvals      = gen.PurposeEvals
+	PurposeFineTune   = gen.PurposeFineTune
+	PurposeUserData   = gen.PurposeUserData
+	PurposeVision     = gen.PurposeVision
 )
 
 // The purposes a File can have.
 const (
-	FilePurposeAssistants       = gen.FileObjectPurposeAssistants
-	FilePurposeAssistantsOutput = gen.FileObjectPurposeAssistantsOutput
-	FilePurposeBatch            = gen.FileObjectPurposeBatch
-	FilePurposeBatchOutput      = gen.FileObjectPurposeBatchOutput
-	FilePurposeEvals            = gen.FileObjectPurposeEvals
-	FilePurposeFineTune         = gen.FileObjectPurposeFineTune
-	FilePurposeFineTuneResults  = gen.FileObjectPurposeFineTuneResults
-	FilePurposeUserData         = gen.FileObjectPurposeUserData
-	FilePurposeVision           = gen.FileObjectPurposeVision
+	FilePurposeAssistants       = gen.PurposeAssistants
+	FilePurposeAssistantsOutput = gen.PurposeAssistantsOutput
+	FilePurposeBatch            = gen.PurposeBatch
+	FilePurposeBatchOutput      = gen.PurposeBatchOutput
+	FilePurposeEvals            = gen.PurposeEvals
+	FilePurposeFineTune         = gen.PurposeFineTune
+	FilePurposeFineTuneResults  = gen.PurposeFineTuneResults
+	FilePurposeUserData         = gen.PurposeUserData
+	FilePurposeVision           = gen.PurposeVision
 )
 
 // Limits of the API, in bytes.

@@ -7,36 +7,6 @@ import (
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
-// Defines values for CreateUploadRequestPurpose.
-const (
-	CreateUploadRequestPurposeAssistants CreateUploadRequestPurpose = "assistants"
-	CreateUploadRequestPurposeBatch      CreateUploadRequestPurpose = "batch"
-	CreateUploadRequestPurposeEvals      CreateUploadRequestPurpose = "evals"
-	CreateUploadRequestPurposeFineTune   CreateUploadRequestPurpose = "fine-tune"
-	CreateUploadRequestPurposeUserData   CreateUploadRequestPurpose = "user_data"
-	CreateUploadRequestPurposeVision     CreateUploadRequestPurpose = "vision"
-)
-
-// Valid indicates whether the value is a known member of the CreateUploadRequestPurpose enum.
-func (e CreateUploadRequestPurpose) Valid() bool {
-	switch e {
-	case CreateUploadRequestPurposeAssistants:
-		return true
-	case CreateUploadRequestPurposeBatch:
-		return true
-	case CreateUploadRequestPurposeEvals:
-		return true
-	case CreateUploadRequestPurposeFineTune:
-		return true
-	case CreateUploadRequestPurposeUserData:
-		return true
-	case CreateUploadRequestPurposeVision:
-		return true
-	default:
-		return false
-	}
-}
-
 // Defines values for FileDeletedObject.
 const (
 	FileDeletedObjectFile FileDeletedObject = "file"
@@ -97,45 +67,6 @@ func (e FileObjectObject) Valid() bool {
 	}
 }
 
-// Defines values for FileObjectPurpose.
-const (
-	FileObjectPurposeAssistants       FileObjectPurpose = "assistants"
-	FileObjectPurposeAssistantsOutput FileObjectPurpose = "assistants_output"
-	FileObjectPurposeBatch            FileObjectPurpose = "batch"
-	FileObjectPurposeBatchOutput      FileObjectPurpose = "batch_output"
-	FileObjectPurposeEvals            FileObjectPurpose = "evals"
-	FileObjectPurposeFineTune         FileObjectPurpose = "fine-tune"
-	FileObjectPurposeFineTuneResults  FileObjectPurpose = "fine-tune-results"
-	FileObjectPurposeUserData         FileObjectPurpose = "user_data"
-	FileObjectPurposeVision           FileObjectPurpose = "vision"
-)
-
-// Valid indicates whether the value is a known member of the FileObjectPurpose enum.
-func (e FileObjectPurpose) Valid() bool {
-	switch e {
-	case FileObjectPurposeAssistants:
-		return true
-	case FileObjectPurposeAssistantsOutput:
-		return true
-	case FileObjectPurposeBatch:
-		return true
-	case FileObjectPurposeBatchOutput:
-		return true
-	case FileObjectPurposeEvals:
-		return true
-	case FileObjectPurposeFineTune:
-		return true
-	case FileObjectPurposeFineTuneResults:
-		return true
-	case FileObjectPurposeUserData:
-		return true
-	case FileObjectPurposeVision:
-		return true
-	default:
-		return false
-	}
-}
-
 // Defines values for FileObjectStatus.
 const (
 	FileObjectStatusError     FileObjectStatus = "error"
@@ -151,6 +82,45 @@ func (e FileObjectStatus) Valid() bool {
 	case FileObjectStatusProcessed:
 		return true
 	case FileObjectStatusUploaded:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for Purpose.
+const (
+	PurposeAssistants       Purpose = "assistants"
+	PurposeAssistantsOutput Purpose = "assistants_output"
+	PurposeBatch            Purpose = "batch"
+	PurposeBatchOutput      Purpose = "batch_output"
+	PurposeEvals            Purpose = "evals"
+	PurposeFineTune         Purpose = "fine-tune"
+	PurposeFineTuneResults  Purpose = "fine-tune-results"
+	PurposeUserData         Purpose = "user_data"
+	PurposeVision           Purpose = "vision"
+)
+
+// Valid indicates whether the value is a known member of the Purpose enum.
+func (e Purpose) Valid() bool {
+	switch e {
+	case PurposeAssistants:
+		return true
+	case PurposeAssistantsOutput:
+		return true
+	case PurposeBatch:
+		return true
+	case PurposeBatchOutput:
+		return true
+	case PurposeEvals:
+		return true
+	case PurposeFineTune:
+		return true
+	case PurposeFineTuneResults:
+		return true
+	case PurposeUserData:
+		return true
+	case PurposeVision:
 		return true
 	default:
 		return false
@@ -280,14 +250,8 @@ type CreateUploadRequest struct {
 	//
 	//
 	// Example: fine-tune
-	Purpose CreateUploadRequestPurpose `json:"purpose"`
+	Purpose Purpose `json:"purpose"`
 }
-
-// CreateUploadRequestPurpose The intended purpose of the uploaded file. The live service accepts `user_data` and
-// `evals` as well as the four values the published reference lists.
-//
-// Example: fine-tune
-type CreateUploadRequestPurpose string
 
 // Error What went wrong. All four keys are always present; `param` and `code` are often `null`.
 type Error struct {
@@ -427,12 +391,14 @@ type FileObject struct {
 	// Example: file
 	Object FileObjectObject `json:"object"`
 
-	// Purpose The intended purpose of the file. `evals` is listed because an upload created with that
-	// purpose produces a file with it; the published reference omits it.
+	// Purpose The intended purpose of a file. An upload is created with one of `assistants`, `batch`,
+	// `fine-tune`, `vision`, `user_data` and `evals`; the others name Files the service itself
+	// produces. `evals` is listed because an upload created with that purpose produces a file
+	// with it; the published reference omits it.
 	//
 	//
 	// Example: fine-tune
-	Purpose FileObjectPurpose `json:"purpose"`
+	Purpose Purpose `json:"purpose"`
 
 	// Status Deprecated. The current status of the file; the live service sends `processed`.
 	//
@@ -451,18 +417,20 @@ type FileObject struct {
 // Example: file
 type FileObjectObject string
 
-// FileObjectPurpose The intended purpose of the file. `evals` is listed because an upload created with that
-// purpose produces a file with it; the published reference omits it.
-//
-// Example: fine-tune
-type FileObjectPurpose string
-
 // FileObjectStatus Deprecated. The current status of the file; the live service sends `processed`.
 //
 // Example: processed
 //
 // Deprecated: this type has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 type FileObjectStatus string
+
+// Purpose The intended purpose of a file. An upload is created with one of `assistants`, `batch`,
+// `fine-tune`, `vision`, `user_data` and `evals`; the others name Files the service itself
+// produces. `evals` is listed because an upload created with that purpose produces a file
+// with it; the published reference omits it.
+//
+// Example: fine-tune
+type Purpose string
 
 // Upload The Upload object can accept byte chunks in the form of Parts.
 type Upload struct {
@@ -507,7 +475,7 @@ type Upload struct {
 	//
 	//
 	// Example: fine-tune
-	Purpose string `json:"purpose"`
+	Purpose Purpose `json:"purpose"`
 
 	// Status The status of the Upload.
 	//
@@ -584,7 +552,7 @@ type Unavailable = ErrorResponse
 // ListFilesParams defines parameters for ListFiles.
 type ListFilesParams struct {
 	// Purpose Only list Files with this purpose.
-	Purpose *string `form:"purpose,omitempty" json:"purpose,omitempty"`
+	Purpose *Purpose `form:"purpose,omitempty" json:"purpose,omitempty"`
 
 	// Limit The most Files one page holds, from 1 to 10,000.
 	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`

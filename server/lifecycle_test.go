@@ -50,7 +50,7 @@ func TestLifecycle(t *testing.T) {
 	seconds := int64(86400)
 
 	created, err := c.CreateUploadWithResponse(ctx, gen.CreateUploadRequest{
-		Purpose:      gen.CreateUploadRequestPurposeFineTune,
+		Purpose:      gen.PurposeFineTune,
 		Filename:     "training_examples.jsonl",
 		Bytes:        int64(len(content)),
 		MIMEType:     "text/jsonl",
@@ -111,7 +111,7 @@ func TestLifecycle(t *testing.T) {
 	doneAt := now + 90
 	if !fileIDPattern.MatchString(f.ID) || f.Object != "file" || f.Bytes != int64(len(content)) ||
 		f.CreatedAt != doneAt || f.ExpiresAt == nil || *f.ExpiresAt != doneAt+seconds ||
-		f.Status != gen.FileObjectStatusProcessed || f.Purpose != gen.FileObjectPurposeFineTune || f.Filename != u.Filename {
+		f.Status != gen.FileObjectStatusProcessed || f.Purpose != gen.PurposeFineTune || f.Filename != u.Filename {
 		t.Errorf("file = %+v", f)
 	}
 

@@ -143,7 +143,7 @@ func uploadJSON(u store.Upload, f *store.File) gen.Upload {
 		CreatedAt: u.CreatedAt,
 		ExpiresAt: u.ExpiresAt,
 		Filename:  u.Filename,
-		Purpose:   u.Purpose,
+		Purpose:   gen.Purpose(u.Purpose),
 		Status:    gen.UploadStatus(u.Status),
 	}
 	if f != nil && u.Status == store.StatusCompleted {
@@ -163,7 +163,7 @@ func fileJSON(f store.File) gen.FileObject {
 		CreatedAt: f.CreatedAt,
 		ExpiresAt: f.ExpiresAt,
 		Filename:  f.Filename,
-		Purpose:   gen.FileObjectPurpose(f.Purpose),
+		Purpose:   gen.Purpose(f.Purpose),
 		Status:    gen.FileObjectStatusProcessed,
 	}
 }

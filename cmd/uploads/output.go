@@ -75,7 +75,7 @@ func uploadSummary(u *uploads.Upload) []field {
 		{"status", string(u.Status)},
 		{"filename", u.Filename},
 		{"bytes", formatBytes(u.Bytes)},
-		{"purpose", u.Purpose},
+		{"purpose", string(u.Purpose)},
 		{"created", formatTime(u.CreatedAt)},
 		{"expires", formatTime(u.ExpiresAt)},
 	}

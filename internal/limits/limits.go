@@ -15,6 +15,8 @@ const (
 	// one hour to thirty days.
 	MinFileExpiresAfterSeconds int64 = 3600
 	MaxFileExpiresAfterSeconds int64 = 2592000
+	// MaxListFilesLimit is the most Files one page of listFiles holds, and its default page size.
+	MaxListFilesLimit int64 = 10000
 )
 
 // Purposes lists the purposes createUpload accepts, in the order the live service names them in

@@ -49,6 +49,20 @@ func TestLimitsMatchTheSpec(t *testing.T) {
 	number("FileExpirationAfter.seconds minimum", seconds.Min, limits.MinFileExpiresAfterSeconds)
 	number("FileExpirationAfter.seconds maximum", seconds.Max, limits.MaxFileExpiresAfterSeconds)
 
+	var limit *openapi3.Schema
+	for _, p := range doc.Paths.Find("/files").Get.Parameters {
+		if p.Value.Name == "limit" {
+			limit = p.Value.Schema.Value
+		}
+	}
+	if limit == nil {
+		t.Fatal("listFiles has no limit parameter")
+	}
+	number("listFiles limit maximum", limit.Max, limits.MaxListFilesLimit)
+	if d, ok := limit.Default.(float64); !ok || int64(d) != limits.MaxListFilesLimit {
+		t.Errorf("listFiles limit default: the spec says %v, the code %d", limit.Default, limits.MaxListFilesLimit)
+	}
+
 	var enum []string
 	for _, v := range field("CreateUploadRequest", "purpose").Enum {
 		enum = append(enum, fmt.Sprint(v))
