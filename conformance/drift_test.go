@@ -173,3 +173,25 @@ func TestViolationString(t *testing.T) {
 		}
 	}
 }
+
+// TestReportingTransportLeavesRequest checks a JSON request without changing the caller's request.
+func TestReportingTransportLeavesRequest(t *testing.T) {
+	srv := answering(t, http.StatusOK, strings.Replace(uploadJSON, "cancelled", "completed", 1))
+	var got violations
+	client := &http.Client{Transport: newValidator(t).ReportingTransport(nil, got.report)}
+	body := io.NopCloser(strings.NewReader(`{"part_ids":["part_abc"]}`))
+	req, _ := http.NewRequestWithContext(t.Context(), "POST", srv.URL+"/v1/uploads/upload_abc/complete", body)
+	req.Header.Set("Authorization", "Bearer sk-test")
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if req.Body != body {
+		t.Error("the transport replaced the body of the caller's request")
+	}
+	if all := got.list(); len(all) != 0 {
+		t.Errorf("reported %v for a valid exchange", all)
+	}
+}

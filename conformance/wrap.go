@@ -61,6 +61,11 @@ func (v *Validator) roundTrip(next http.RoundTripper, req *http.Request, unroute
 	c.routed = err == nil
 	switch {
 	case c.routed:
+		if req.Body != nil && req.Body != http.NoBody && !streamsRequestBody(route) {
+			// The check reads the body and puts a copy back: into a copy of the request, since a
+			// transport must not change the caller's.
+			req = req.Clone(req.Context())
+		}
 		c.requestErr = v.validateRequest(req, route, params)
 	case unrouted:
 		c.requestErr = err
