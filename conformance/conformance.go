@@ -4,6 +4,12 @@
 // client tests) or an http.Handler (for server tests) so that every exchange that passes through is
 // checked. Violations are reported to a callback, typically a test's Errorf, rather than changing
 // the exchange, so a test sees both the real answer and every way it strayed from the spec.
+//
+// In production, ReportingTransport does the same check and hands each Violation to a callback
+// (a logger, a metric) without ever failing a call, so that a service that starts answering
+// differently is noticed. A Recorder writes real exchanges to files in the format of
+// testdata/exchanges, secrets redacted, and CheckExchangeFile checks such a file against the spec
+// (`make conformance EXCHANGES=DIR`).
 package conformance
 
 import (
