@@ -454,3 +454,20 @@ func TestClientRecoversLostAnswers(t *testing.T) {
 		t.Fatal("no answer was lost: the test tested nothing")
 	}
 }
+
+// A slow answer past the attempt timeout: the attempt is given up and retried, and the request
+// held by the server never ran, so the retry does the work once.
+func TestClientTimesOutSlowAnswers(t *testing.T) {
+	fs := newFaultyServer(t, server.Faults{AllowHeader: true, SlowDelay: time.Hour}, server.RateLimit{})
+	id := fs.pendingUpload(3)
+	before, _ := fs.counts()
+	c, rec := fs.client(false, oneFault(server.FaultSlow), WithTimeout(time.Second))
+	up, err := c.Cancel(context.Background(), id)
+	if err != nil || up.Status != UploadStatusCancelled {
+		t.Fatalf("cancel after a slow attempt: %v, %+v", err, up)
+	}
+	after, faults := fs.counts()
+	if after-before != 2 || !slices.Equal(faults, []server.FaultKind{server.FaultSlow}) || len(rec.recorded()) != 1 {
+		t.Errorf("%d attempts, faults %v, waits %v; want 2 attempts after one slow fault", after-before, faults, rec.recorded())
+	}
+}
