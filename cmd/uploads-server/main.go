@@ -181,7 +181,8 @@ func splitKeys(s string) []string {
 }
 
 // run serves until ctx is done, then shuts down: it stops accepting connections, lets requests in
-// flight finish (for up to shutdownGrace), stops the sweeper and closes the store.
+// flight finish (for up to shutdownGrace), waits for those it then cuts off to clean up (for up to
+// cleanupGrace), stops the sweeper and closes the store.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) (err error) {
 	cfg, err := parseConfig(args, getenv, stderr)
 	if err != nil {
@@ -227,8 +228,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.addr, err)
 	}
+	var handlers handlerGroup
 	httpServer := &http.Server{
-		Handler:           handler,
+		Handler:           handlers.wrap(handler),
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       readTimeout,
 		IdleTimeout:       idleTimeout,
@@ -277,13 +279,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 
 	logger.Info("shutting down: finishing requests in flight", slog.Duration("grace", shutdownGrace))
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
-	defer cancel()
-	if err := httpServer.Shutdown(shutdownCtx); err != nil {
-		// Requests still running past the grace period are cut off so the store can close.
-		_ = httpServer.Close()
-		logger.Warn("requests still running were cut off", slog.String("error", err.Error()))
-	}
+	shutdown(httpServer, &handlers, shutdownGrace, cleanupGrace, logger)
 	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve: %w", err)
 	}

@@ -32,6 +32,7 @@ type replica struct {
 	name   string
 	apiURL string // ends in /v1
 	client *http.Client
+	proc   *os.Process // the server process, for replicas started by startProcess
 }
 
 // storeConfig is a fresh schema and key prefix on the test engines, shared by the replicas.
@@ -124,7 +125,7 @@ func startProcess(t *testing.T, bin string, cfg pgstore.Config) *replica {
 		}
 		apiURL, _, _ := strings.Cut(rest, " ")
 		go io.Copy(io.Discard, stdout)
-		return &replica{name: apiURL, apiURL: apiURL, client: &http.Client{Timeout: time.Minute}}
+		return &replica{name: apiURL, apiURL: apiURL, client: &http.Client{Timeout: time.Minute}, proc: cmd.Process}
 	}
 	cancel()
 	_ = cmd.Wait()

@@ -13,12 +13,13 @@ import (
 )
 
 const (
-	// smallPartSize is how much of a part is read before deciding how to send it: a part that
-	// fits goes in one PUT from memory, a larger one streams as an S3 multipart upload.
-	smallPartSize = 8 << 20
-	// streamChunkSize is the S3 part size used when streaming a large part. The S3 minimum is
-	// 5 MiB; the client holds one chunk in memory per part in flight.
-	streamChunkSize = 8 << 20
+	// partChunkSize is the buffer each part in flight holds: a part that fits goes in one PUT
+	// from it, a larger one is sent as an S3 multipart upload of chunks of this size (the S3
+	// minimum is 5 MiB), read into the same buffer one after the other.
+	partChunkSize = 8 << 20
+	// DefaultPartsInFlight is how many parts one Store writes at once when Config.PartsInFlight
+	// is 0; more wait for a turn.
+	DefaultPartsInFlight = 16
 )
 
 // errTooLarge is what sizeGuard returns once it has read more than its limit.
@@ -35,41 +36,116 @@ func (s *Store) partKey(uploadID, partID string) string {
 
 // putPart streams at most maxSize bytes of data into the object key and returns how many it
 // wrote. If data holds more it returns errTooLarge after reading maxSize+1 bytes; the object
-// may then exist and the caller deletes it.
+// may then exist and the caller deletes it. It first waits for one of the Store's slots for parts
+// in flight, each of which owns one partChunkSize buffer: that is all the memory a part takes,
+// whatever its size, so parts' buffers never exceed PartsInFlight × 8 MiB.
 func (s *Store) putPart(ctx context.Context, key string, data io.Reader, maxSize int64) (int64, error) {
-	guard := &sizeGuard{r: ctxReader{ctx, data}, max: maxSize}
+	select {
+	case s.slots <- struct{}{}:
+	case <-ctx.Done():
+		return 0, fmt.Errorf("wait for a turn to write the part: %w", context.Cause(ctx))
+	}
+	defer func() { <-s.slots }()
 	bufp := s.buffers.Get().(*[]byte)
 	defer s.buffers.Put(bufp)
-	n, err := io.ReadFull(guard, *bufp)
+	buf := *bufp
+
+	guard := &sizeGuard{r: ctxReader{ctx, data}, max: maxSize}
+	n, more, next, err := fill(guard, buf)
+	if err != nil {
+		return 0, err
+	}
+	if !more {
+		return s.putSmall(ctx, key, buf[:n])
+	}
+	return s.putStreamed(ctx, key, buf, guard, next)
+}
+
+// fill reads from guard until buf is full or the data ends. When buf is full it reads one byte
+// more, to say whether the data goes on (more) and with which byte (next). Too much data is
+// errTooLarge.
+func fill(guard *sizeGuard, buf []byte) (n int, more bool, next byte, err error) {
+	n, err = io.ReadFull(guard, buf)
 	switch {
 	case guard.tooLarge:
-		return 0, errTooLarge
+		return 0, false, 0, errTooLarge
 	case err == io.EOF || err == io.ErrUnexpectedEOF:
-		// The whole part is in memory: one request with a known length.
-		_, err = s.s3.PutObject(ctx, s.bucket, key, bytes.NewReader((*bufp)[:n]), int64(n),
-			minio.PutObjectOptions{ContentType: "application/octet-stream"})
-		if err != nil {
-			return 0, fmt.Errorf("write part object: %w", err)
-		}
-		return int64(n), nil
+		return n, false, 0, nil
 	case err != nil:
-		return 0, fmt.Errorf("read part: %w", err)
+		return 0, false, 0, fmt.Errorf("read part: %w", err)
 	}
-	rest := io.MultiReader(bytes.NewReader((*bufp)[:n]), guard)
-	info, err := s.s3.PutObject(ctx, s.bucket, key, rest, -1, minio.PutObjectOptions{
-		ContentType: "application/octet-stream",
-		PartSize:    streamChunkSize,
-	})
-	if guard.tooLarge {
-		return 0, errTooLarge
+	var b [1]byte
+	switch k, err := io.ReadFull(guard, b[:]); {
+	case guard.tooLarge:
+		return 0, false, 0, errTooLarge
+	case k == 0 && err == io.EOF:
+		return n, false, 0, nil
+	case err != nil:
+		return 0, false, 0, fmt.Errorf("read part: %w", err)
 	}
+	return n, true, b[0], nil
+}
+
+// putSmall writes a part held whole in memory, in one request.
+func (s *Store) putSmall(ctx context.Context, key string, data []byte) (int64, error) {
+	_, err := s.s3.PutObject(ctx, s.bucket, key, bytes.NewReader(data), int64(len(data)),
+		minio.PutObjectOptions{ContentType: "application/octet-stream"})
 	if err != nil {
 		return 0, fmt.Errorf("write part object: %w", err)
 	}
-	if info.Size != guard.n {
-		return 0, fmt.Errorf("write part object: the bucket stored %d bytes of %d", info.Size, guard.n)
+	return int64(len(data)), nil
+}
+
+// putStreamed writes a part larger than buf as an S3 multipart upload: buf is full of its first
+// chunk, next is the byte after it, and guard reads the rest. The chunks are read into buf one
+// after the other. Any failure aborts the multipart upload (detached from ctx, which may be what
+// failed), so that only a crash leaves an unfinished multipart upload behind; the sweeper aborts
+// those.
+func (s *Store) putStreamed(ctx context.Context, key string, buf []byte, guard *sizeGuard, next byte) (n int64, err error) {
+	core := minio.Core{Client: s.s3}
+	uploadID, err := core.NewMultipartUpload(ctx, s.bucket, key, minio.PutObjectOptions{ContentType: "application/octet-stream"})
+	if err != nil {
+		return 0, fmt.Errorf("write part object: start a multipart upload: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+			defer cancel()
+			_ = core.AbortMultipartUpload(actx, s.bucket, key, uploadID)
+		}
+	}()
+	var parts []minio.CompletePart
+	chunk, more := buf, true
+	for number := 1; ; number++ {
+		p, err := core.PutObjectPart(ctx, s.bucket, key, uploadID, number, bytes.NewReader(chunk), int64(len(chunk)), minio.PutObjectPartOptions{})
+		if err != nil {
+			return 0, fmt.Errorf("write part object: chunk %d: %w", number, err)
+		}
+		parts = append(parts, minio.CompletePart{PartNumber: number, ETag: p.ETag})
+		if !more {
+			break
+		}
+		buf[0] = next
+		var m int
+		m, more, next, err = fill(guard, buf[1:])
+		if err != nil {
+			return 0, err
+		}
+		chunk = buf[:1+m]
+	}
+	if _, err := core.CompleteMultipartUpload(ctx, s.bucket, key, uploadID, parts, minio.PutObjectOptions{}); err != nil {
+		return 0, fmt.Errorf("write part object: complete the multipart upload: %w", err)
 	}
 	return guard.n, nil
+}
+
+// abortUnfinished aborts every unfinished S3 multipart upload of the object key: one a crashed
+// writer left, or one whose abort failed.
+func (s *Store) abortUnfinished(ctx context.Context, key string) error {
+	if err := s.s3.RemoveIncompleteUpload(ctx, s.bucket, key); err != nil {
+		return fmt.Errorf("abort unfinished multipart uploads of %s: %w", key, err)
+	}
+	return nil
 }
 
 // removeObjects deletes the objects named by keys. Deleting an object that is gone is not an

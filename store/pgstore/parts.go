@@ -153,7 +153,8 @@ func checkLimits(ctx context.Context, q querier, owner, uploadID string, size in
 	return nil
 }
 
-// dropUnrecordedPart deletes the object of a part whose recording failed, and then the note that
+// dropUnrecordedPart aborts any unfinished S3 multipart upload of a part whose writing or
+// recording failed, deletes its object, and then the note that
 // it was being written, unless the part was recorded after all (a commit can fail after it took
 // effect). When in doubt the note stays, and the sweeper deletes the object later.
 func (s *Store) dropUnrecordedPart(ctx context.Context, key string) {
@@ -161,6 +162,9 @@ func (s *Store) dropUnrecordedPart(ctx context.Context, key string) {
 	defer cancel()
 	var recorded bool
 	if err := s.db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM parts WHERE object_key = $1)`, key).Scan(&recorded); err != nil || recorded {
+		return
+	}
+	if err := s.abortUnfinished(ctx, key); err != nil {
 		return
 	}
 	if err := s.removeObjects(ctx, []string{key}); err != nil {

@@ -37,7 +37,27 @@ type Config struct {
 	// S3Prefix is put before every object key, so that several deployments can share a bucket.
 	// Give it a trailing "/" to make it a folder.
 	S3Prefix string
+	// PartsInFlight is how many parts the Store writes to the bucket at once; more wait their
+	// turn (or until their request ends). Each holds one 8 MiB buffer, so parts never take more
+	// than PartsInFlight × 8 MiB of memory. 0 means DefaultPartsInFlight.
+	PartsInFlight int
 }
+
+// Session timeouts set on every database connection, unless the URL sets them
+// (statement_timeout=60s, for example): a stalled replica, or a query gone wrong, cannot hold an
+// upload's row lock, or a connection, for longer than these.
+const (
+	// statementTimeout bounds one statement. The longest are the sweeper's batches and the
+	// metrics' aggregate counts (themselves bounded by a 5 s deadline).
+	statementTimeout = "30s"
+	// lockTimeout bounds the wait for a row lock: a cancel or complete waiting behind a stalled
+	// replica fails with an error (a 500 the client retries) instead of waiting for ever.
+	lockTimeout = "10s"
+	// idleInTransactionTimeout ends the session of a transaction left idle (a replica stopped
+	// between two statements), which releases its locks. The store never waits on anything
+	// but the bucket inside a transaction (the sweeper deleting objects of unfinished writes).
+	idleInTransactionTimeout = "60s"
+)
 
 // Store is the networked store: PostgreSQL for metadata, an S3-compatible bucket for bytes. Any
 // number of Stores, in any number of processes, may share one database and one bucket. It is safe
@@ -47,7 +67,9 @@ type Store struct {
 	s3     *minio.Client
 	bucket string
 	prefix string
-	// buffers recycles the smallPartSize buffers parts are first read into.
+	// slots holds one token per part being written: at most Config.PartsInFlight.
+	slots chan struct{}
+	// buffers recycles the partChunkSize buffers of parts being written.
 	buffers sync.Pool
 
 	closeOnce sync.Once
@@ -58,9 +80,26 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, fmt.Errorf("open postgres store: %w", err)
 	}
-	pool, err := pgxpool.New(ctx, cfg.DatabaseURL)
+	if cfg.PartsInFlight < 0 {
+		return nil, fmt.Errorf("open postgres store: negative parts in flight %d", cfg.PartsInFlight)
+	}
+	poolCfg, err := pgxpool.ParseConfig(cfg.DatabaseURL)
 	if err != nil {
 		return nil, fmt.Errorf("open postgres store: parse database URL: %w", err)
+	}
+	params := poolCfg.ConnConfig.RuntimeParams
+	for name, value := range map[string]string{
+		"statement_timeout":                   statementTimeout,
+		"lock_timeout":                        lockTimeout,
+		"idle_in_transaction_session_timeout": idleInTransactionTimeout,
+	} {
+		if _, set := params[name]; !set {
+			params[name] = value
+		}
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, poolCfg)
+	if err != nil {
+		return nil, fmt.Errorf("open postgres store: %w", err)
 	}
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
@@ -75,8 +114,12 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("open postgres store: %w", err)
 	}
-	s := &Store{db: pool, s3: client, bucket: cfg.S3Bucket, prefix: cfg.S3Prefix}
-	s.buffers.New = func() any { b := make([]byte, smallPartSize); return &b }
+	inFlight := cfg.PartsInFlight
+	if inFlight == 0 {
+		inFlight = DefaultPartsInFlight
+	}
+	s := &Store{db: pool, s3: client, bucket: cfg.S3Bucket, prefix: cfg.S3Prefix, slots: make(chan struct{}, inFlight)}
+	s.buffers.New = func() any { b := make([]byte, partChunkSize); return &b }
 	return s, nil
 }
 

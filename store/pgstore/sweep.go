@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -48,6 +50,9 @@ func (s *Store) SweepExpired(ctx context.Context, now int64) (int, error) {
 		after = ids[len(ids)-1]
 	}
 	if err := s.sweepWrites(ctx, now); err != nil {
+		errs = append(errs, err)
+	}
+	if err := s.sweepMultipart(ctx, now); err != nil {
 		errs = append(errs, err)
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -105,8 +110,9 @@ func (s *Store) sweepUpload(ctx context.Context, uploadID string, now int64) (bo
 	return status != store.StatusCompleted, nil
 }
 
-// sweepWrites deletes the objects of part writes that can no longer be recorded (their upload is
-// no longer pending at now) or that started more than writeGraceSeconds ago, then their notes.
+// sweepWrites aborts the unfinished S3 multipart uploads and deletes the objects of part writes
+// that can no longer be recorded (their upload is no longer pending at now) or that started more
+// than writeGraceSeconds ago, then forgets their notes.
 // It holds the notes' rows locked while it deletes the objects: a writer recording its part at
 // the same moment waits, then finds its note gone and gives up, so a recorded part never loses
 // its object. If the sweeper dies midway the notes stay and the next sweep tries again.
@@ -130,6 +136,15 @@ func (s *Store) sweepWrites(ctx context.Context, now int64) error {
 	if len(keys) == 0 {
 		return nil
 	}
+	var errs []error
+	for _, key := range keys {
+		if err := s.abortUnfinished(ctx, key); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("unfinished part writes: %w", err)
+	}
 	if err := s.removeObjects(ctx, keys); err != nil {
 		return fmt.Errorf("delete objects of unfinished part writes: %w", err)
 	}
@@ -140,4 +155,41 @@ func (s *Store) sweepWrites(ctx context.Context, now int64) error {
 		return fmt.Errorf("forget unfinished part writes: %w", err)
 	}
 	return nil
+}
+
+// sweepMultipart aborts the unfinished S3 multipart uploads of part objects that started more
+// than writeGraceSeconds before now and whose write has no note: the second line behind
+// sweepWrites, for a writer that died after a sweeper took its note. It lists the unfinished
+// multipart uploads under the store's prefix, which are only the streamed parts being written.
+func (s *Store) sweepMultipart(ctx context.Context, now int64) error {
+	cutoff := time.Unix(now-writeGraceSeconds, 0)
+	var stale []string
+	for u := range s.s3.ListIncompleteUploads(ctx, s.bucket, s.prefix+"parts/", true) {
+		if u.Err != nil {
+			return fmt.Errorf("list unfinished multipart uploads: %w", u.Err)
+		}
+		if u.Initiated.Before(cutoff) {
+			stale = append(stale, u.Key)
+		}
+	}
+	if len(stale) == 0 {
+		return nil
+	}
+	rows, err := s.db.Query(ctx, `SELECT object_key FROM part_writes WHERE object_key = ANY($1)`, stale)
+	if err != nil {
+		return fmt.Errorf("unfinished multipart uploads: %w", err)
+	}
+	noted, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return fmt.Errorf("unfinished multipart uploads: %w", err)
+	}
+	var errs []error
+	for _, key := range stale {
+		if !slices.Contains(noted, key) {
+			if err := s.abortUnfinished(ctx, key); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
 }

@@ -242,3 +242,20 @@ func IncompleteMultipartUploads(t testing.TB, cfg pgstore.Config) int {
 	}
 	return n
 }
+
+// PutUnfinishedMultipart starts an S3 multipart upload of cfg's prefix + key and sends one part
+// of size bytes, leaving it unfinished, as a writer that died mid-part leaves it.
+func PutUnfinishedMultipart(t testing.TB, cfg pgstore.Config, key string, size int) {
+	t.Helper()
+	ctx := context.Background()
+	core := minio.Core{Client: bucketClient(t, cfg)}
+	id, err := core.NewMultipartUpload(ctx, cfg.S3Bucket, cfg.S3Prefix+key, minio.PutObjectOptions{})
+	if err != nil {
+		t.Fatalf("start multipart upload %s: %v", key, err)
+	}
+	_, err = core.PutObjectPart(ctx, cfg.S3Bucket, cfg.S3Prefix+key, id, 1,
+		bytes.NewReader(make([]byte, size)), int64(size), minio.PutObjectPartOptions{})
+	if err != nil {
+		t.Fatalf("send a part of multipart upload %s: %v", key, err)
+	}
+}
