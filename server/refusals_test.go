@@ -137,3 +137,36 @@ func TestNewRefusesAnEmptyAPIKey(t *testing.T) {
 		t.Errorf("New without a store: %v, want an error saying so", err)
 	}
 }
+
+// TestCreateUploadRefusesControlCharacters: a NUL, or any other control character, in filename
+// or mime_type is a 400 naming the field, on any store (PostgreSQL cannot store a NUL, SQLite
+// can: the server refuses it before either sees it). Blank strings keep their own refusal.
+func TestCreateUploadRefusesControlCharacters(t *testing.T) {
+	e := newEnv(t)
+	for _, tc := range []struct{ name, value string }{
+		{"NUL", "a\x00b"},
+		{"NUL last", "a.jsonl\x00"},
+		{"newline", "a\nb"},
+		{"tab", "a\tb"},
+		{"escape", "a\x1b[31mb"},
+		{"DEL", "a\x7fb"},
+		{"C1", "a\u0085b"},
+	} {
+		for _, field := range []string{"filename", "mime_type"} {
+			body := map[string]any{"purpose": "user_data", "filename": "a.jsonl", "bytes": 10, "mime_type": "text/plain"}
+			body[field] = tc.value
+			if field == "mime_type" {
+				body[field] = `text/plain; name="` + tc.value + `"`
+			}
+			t.Run(field+"/"+tc.name, func(t *testing.T) {
+				r := e.doJSON("POST", "/uploads", keyA, body)
+				checkEnvelope(t, r, wantEnvelope{400, invalid, field, "invalid_value", "control character"})
+			})
+		}
+	}
+	// Letters of any script are no control characters.
+	body := map[string]any{"purpose": "user_data", "filename": "données é 数据.jsonl", "bytes": 10, "mime_type": "text/plain"}
+	if r := e.doJSON("POST", "/uploads", keyA, body); r.Status != http.StatusOK {
+		t.Errorf("a file name in other scripts: status %d: %s", r.Status, r.Body)
+	}
+}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/uploadkit/uploads/gen"
 	"github.com/uploadkit/uploads/internal/limits"
@@ -71,6 +73,10 @@ func checkCreate(b gen.CreateUploadRequest) *apiError {
 		return badRequest("filename", codeEmptyString, "Invalid 'filename': empty string. Expected a non-empty file name.")
 	case strings.TrimSpace(b.MIMEType) == "":
 		return badRequest("mime_type", codeEmptyString, "Invalid 'mime_type': empty string. Expected a MIME type such as 'text/jsonl'.")
+	case controlAt(b.Filename) >= 0:
+		return controlCharacter("filename", b.Filename)
+	case controlAt(b.MIMEType) >= 0:
+		return controlCharacter("mime_type", b.MIMEType)
 	case b.Bytes < 1:
 		return badRequest("bytes", codeBelowMin, "Invalid 'bytes': integer below minimum value. Expected a value >= 1, but got %d instead.", b.Bytes)
 	case b.Bytes > MaxUploadBytes:
@@ -170,3 +176,25 @@ func fileJSON(f store.File) gen.FileObject {
 
 // clock is the server's clock in Unix seconds, which the store reads when it commits.
 func (s *Server) clock() int64 { return s.now().Unix() }
+
+// controlAt is the byte offset of the first control character (U+0000 to U+001F, U+007F to
+// U+009F: NUL, tab, newline, escape, ...) in s, or -1. Neither a file name nor a MIME type has
+// any use for one; a NUL cannot even be stored in PostgreSQL text, and a newline or an escape
+// in a name shown in a terminal or a log line misleads whoever reads it. Both stores see the
+// same refusal, because it is made here.
+func controlAt(s string) int {
+	for i, r := range s {
+		if unicode.IsControl(r) {
+			return i
+		}
+	}
+	return -1
+}
+
+// controlCharacter is the 400 for a field holding a control character.
+func controlCharacter(field, value string) *apiError {
+	i := controlAt(value)
+	r, _ := utf8.DecodeRuneInString(value[i:])
+	return badRequest(field, codeInvalidValue,
+		"Invalid '%s': control character %U at byte %d. Expected a string without control characters.", field, r, i)
+}

@@ -21,6 +21,11 @@
 // deletes its parts' objects; completing one deletes those of parts the file leaves out; both
 // are retried by the sweeper if they fail.
 //
+// A part larger than one 8 MiB buffer is written as an S3 multipart upload of 8 MiB chunks read
+// into that one buffer, aborted if the write fails. A writer that dies leaves the multipart upload
+// unfinished; the sweeper aborts it with the rest of the write's leftovers, and aborts any
+// unfinished multipart upload older than the writes' grace period that has no note.
+//
 // # Why not S3 multipart uploads
 //
 // Mapping an Upload onto an S3 multipart upload (create, part, complete, cancel onto create,
