@@ -75,6 +75,8 @@ type File struct {
 // concurrent use. Every method that takes an owner treats an object of another owner as absent
 // (ErrNotFound). Times are Unix seconds passed in by the caller as now, so tests control the
 // clock; a store decides what now means for an object (expired or not) and reports the outcome.
+// AddPart and Complete, which may take long (streaming a part, reading parts for their MD5), take
+// a Clock instead and read it again when they commit.
 // Ids are chosen by the caller, unique, at most 128 characters of ASCII letters, digits, '-' and
 // '_' (as the API's own are), so a store may use them in file and object names and refuse others.
 type Store interface {
