@@ -27,11 +27,19 @@ func TestPartsRacingCancelLeaveNoDirectory(t *testing.T) {
 		id := idOf(t, postJSON(t, ts.URL+"/uploads", keyA, createBody(int64(len(data)))))
 		var wg sync.WaitGroup
 		var part, cancel reply
-		wg.Go(func() { part = addPart(t, ts.URL, keyA, id, data) })
+		var partErr, cancelErr error
+		ct, body := form(formField{name: "data", filename: "r", data: data})
 		wg.Go(func() {
-			cancel = send(t, rawRequest{method: "POST", url: ts.URL + "/uploads/" + id + "/cancel", key: keyA})
+			part, partErr = trySend(rawRequest{method: "POST", url: ts.URL + "/uploads/" + id + "/parts", key: keyA,
+				contentType: ct, body: bytes.NewReader(body)})
+		})
+		wg.Go(func() {
+			cancel, cancelErr = trySend(rawRequest{method: "POST", url: ts.URL + "/uploads/" + id + "/cancel", key: keyA})
 		})
 		wg.Wait()
+		if partErr != nil || cancelErr != nil {
+			t.Fatalf("part: %v; cancel: %v", partErr, cancelErr)
+		}
 		if cancel.Status != statusOK {
 			t.Fatalf("cancel: %d %s", cancel.Status, cancel.Body)
 		}

@@ -105,12 +105,9 @@ func (s *Store) keepReserve() error {
 		return fmt.Errorf("make the space reserve: %w", err)
 	}
 	defer os.Remove(tmp.Name())
-	// Zeros written, not a hole: a sparse file would hold no room at all.
-	if _, err := io.CopyN(tmp, zeros{}, reserveBytes); err != nil {
-		tmp.Close()
-		return fmt.Errorf("make the space reserve: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
+	// Blocks allocated, not a hole: a sparse file would hold no room at all. It is not synced: a
+	// reserve lost in a crash is made again at Open.
+	if err := allocate(tmp, reserveBytes); err != nil {
 		tmp.Close()
 		return fmt.Errorf("make the space reserve: %w", err)
 	}
@@ -138,6 +135,12 @@ func (s *Store) FreeBytes(ctx context.Context) (int64, error) {
 		free -= reserveBytes
 	}
 	return max(free, 0), nil
+}
+
+// writeZeros allocates size bytes for f by writing zeros: where the system has no cheaper way.
+func writeZeros(f *os.File, size int64) error {
+	_, err := io.CopyN(f, zeros{}, size)
+	return err
 }
 
 // zeros reads as an endless run of zero bytes.
