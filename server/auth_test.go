@@ -76,8 +76,18 @@ func TestOwnerIsolation(t *testing.T) {
 	checkEnvelope(t, e.addPart(keyB, pending.ID, []byte("evil")), notFound("upload_id", pending.ID))
 	checkEnvelope(t, e.complete(keyB, pending.ID, []string{pendingPart}, ""), notFound("upload_id", pending.ID))
 	checkEnvelope(t, e.do("POST", "/uploads/"+pending.ID+"/cancel", keyB, "", nil), notFound("upload_id", pending.ID))
-	checkEnvelope(t, e.do("GET", "/files/"+f.ID, keyB, "", nil), notFound("file_id", f.ID))
-	checkEnvelope(t, e.do("GET", "/files/"+f.ID+"/content", keyB, "", nil), notFound("file_id", f.ID))
+	// The Files endpoints answer as the live service does: "No such File object", param id, code null.
+	noFile := wantEnvelope{404, invalid, "id", "", "No such File object: " + f.ID}
+	checkEnvelope(t, e.do("GET", "/files/"+f.ID, keyB, "", nil), noFile)
+	checkEnvelope(t, e.do("GET", "/files/"+f.ID+"/content", keyB, "", nil), noFile)
+	checkEnvelope(t, e.do("DELETE", "/files/"+f.ID, keyB, "", nil), noFile)
+	if r := e.do("GET", "/files", keyB, "", nil); r.Status != 200 || strings.Contains(string(r.Body), f.ID) {
+		t.Errorf("another key's list: %d %s, want 200 without %s", r.Status, r.Body, f.ID)
+	}
+	checkEnvelope(t, e.do("GET", "/files?after="+f.ID, keyB, "", nil), wantEnvelope{400, invalid, "after", "", f.ID})
+	if r := e.do("GET", "/files/"+f.ID, keyA, "", nil); r.Status != 200 {
+		t.Errorf("after another key tried to delete it, the owner's File answers %d %s", r.Status, r.Body)
+	}
 
 	// keyB's own upload cannot be completed with keyA's part.
 	mine := e.createUpload(keyB, 4)

@@ -94,13 +94,14 @@ func uploadNotFound(uploadID string) *apiError {
 	}
 }
 
+// fileNotFound is the answer of the Files endpoints for a File that does not exist (any more) for
+// the key, as the live service words it: param "id", code null.
 func fileNotFound(fileID string) *apiError {
 	return &apiError{
 		Status:  http.StatusNotFound,
-		Message: fmt.Sprintf("No file found with id '%s'.", fileID),
+		Message: fmt.Sprintf("No such File object: %s", fileID),
 		Type:    typeInvalidRequest,
-		Param:   "file_id",
-		Code:    codeNotFound,
+		Param:   "id",
 	}
 }
 

@@ -186,7 +186,7 @@ func TestFileErrors(t *testing.T) {
 	e := newEnv(t)
 	for _, path := range []string{"/files/file-AAAAAAAAAAAAAAAAAAAAAA", "/files/file-AAAAAAAAAAAAAAAAAAAAAA/content"} {
 		r := e.do("GET", path, keyA, "", nil)
-		checkEnvelope(t, r, wantEnvelope{404, invalid, "file_id", "not_found", "file-AAAAAAAAAAAAAAAAAAAAAA"})
+		checkEnvelope(t, r, wantEnvelope{404, invalid, "id", "", "file-AAAAAAAAAAAAAAAAAAAAAA"})
 	}
 }
 

@@ -61,9 +61,60 @@ func TestFileExpiry(t *testing.T) {
 	if r := e.do("GET", "/files/"+f.ID+"/content", keyA, "", nil); r.Status != http.StatusOK || string(r.Body) != "hi" {
 		t.Fatalf("content before expiry: %d %q", r.Status, r.Body)
 	}
+	if n, err := e.srv.Sweep(context.Background()); err != nil || n != 0 || e.partFiles(u.ID) != 1 {
+		t.Fatalf("sweep a second before the File expires: %d, %v, %d part files left; want 0, nil, 1", n, err, e.partFiles(u.ID))
+	}
 	e.clock.Advance(time.Second)
-	for _, path := range []string{"/files/" + f.ID, "/files/" + f.ID + "/content"} {
-		checkEnvelope(t, e.do("GET", path, keyA, "", nil), wantEnvelope{404, invalid, "file_id", "not_found", f.ID})
+	gone := func() {
+		t.Helper()
+		for _, path := range []string{"/files/" + f.ID, "/files/" + f.ID + "/content"} {
+			checkEnvelope(t, e.do("GET", path, keyA, "", nil), wantEnvelope{404, invalid, "id", "", f.ID})
+		}
+		checkEnvelope(t, e.do("DELETE", "/files/"+f.ID, keyA, "", nil), wantEnvelope{404, invalid, "id", "", f.ID})
+		list := decode[gen.FileList](t, e.do("GET", "/files", keyA, "", nil))
+		if len(list.Data) != 0 || list.FirstID != nil || list.LastID != nil || list.HasMore {
+			t.Errorf("list after expiry: %+v, want an empty page with null ids", list)
+		}
+	}
+	gone()
+	// The sweeper, on the server's clock, frees the expired File's bytes.
+	if n, err := e.srv.Sweep(context.Background()); err != nil || n != 1 {
+		t.Fatalf("sweep at expiry: %d, %v; want 1", n, err)
+	}
+	if n := e.partFiles(u.ID); n != 0 {
+		t.Errorf("%d part files left after the sweep", n)
+	}
+	gone()
+}
+
+// A batch File expires 30 days after it is created unless expires_after says otherwise; other
+// purposes never expire by default.
+func TestBatchFilesExpireAfter30Days(t *testing.T) {
+	e := newEnv(t)
+	file := func(purpose string, expiresAfter int64) *gen.FileObject {
+		t.Helper()
+		body := map[string]any{"purpose": purpose, "filename": "b.jsonl", "bytes": 2, "mime_type": "text/jsonl"}
+		if expiresAfter != 0 {
+			body["expires_after"] = map[string]any{"anchor": "created_at", "seconds": expiresAfter}
+		}
+		u := decode[gen.Upload](t, e.doJSON("POST", "/uploads", keyA, body))
+		p := e.mustAddPart(keyA, u.ID, []byte("hi"))
+		return decode[gen.Upload](t, e.complete(keyA, u.ID, []string{p}, "")).File
+	}
+	batch, short, tune := file("batch", 0), file("batch", 3600), file("fine-tune", 0)
+	if batch.ExpiresAt == nil || *batch.ExpiresAt != batch.CreatedAt+30*24*3600 {
+		t.Errorf("batch File expires_at = %v, want created_at + 30 days (%d)", batch.ExpiresAt, batch.CreatedAt+30*24*3600)
+	}
+	if short.ExpiresAt == nil || *short.ExpiresAt != short.CreatedAt+3600 {
+		t.Errorf("batch File with expires_after 3600: expires_at = %v, want created_at + 3600", short.ExpiresAt)
+	}
+	if tune.ExpiresAt != nil {
+		t.Errorf("fine-tune File expires_at = %d, want null", *tune.ExpiresAt)
+	}
+	e.clock.Advance(30 * 24 * time.Hour)
+	checkEnvelope(t, e.do("GET", "/files/"+batch.ID, keyA, "", nil), wantEnvelope{404, invalid, "id", "", batch.ID})
+	if r := e.do("GET", "/files/"+tune.ID, keyA, "", nil); r.Status != http.StatusOK {
+		t.Errorf("fine-tune File after 30 days: %d %s", r.Status, r.Body)
 	}
 }
 

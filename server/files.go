@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 
 	"github.com/uploadkit/uploads/gen"
+	"github.com/uploadkit/uploads/internal/limits"
 	"github.com/uploadkit/uploads/store"
 )
 
@@ -38,12 +38,56 @@ func fileError(err error, fileID, doing string) error {
 	return fmt.Errorf("%s %s: %w", doing, fileID, err)
 }
 
-// ListFiles is not served yet: it answers as an unknown route does.
+// ListFiles answers one page of the Files of the request's key, newest first unless the request
+// says otherwise. The page is one query of the store, whatever its size (see store.Store.ListFiles
+// for the order of Files created in the same second).
 func (s *Server) ListFiles(ctx context.Context, req gen.ListFilesRequestObject) (gen.ListFilesResponseObject, error) {
-	return nil, &apiError{Status: http.StatusNotFound, Message: "Invalid URL (GET /v1/files)", Type: typeInvalidRequest}
+	const maxLimit = int(limits.MaxListFilesLimit)
+	q := store.FileQuery{Limit: maxLimit, Desc: true}
+	p := req.Params
+	if p.Limit != nil {
+		if *p.Limit < 1 || *p.Limit > maxLimit {
+			return nil, badRequest("limit", "", "Invalid 'limit': expected a value from 1 to %d, but got %d instead.", maxLimit, *p.Limit)
+		}
+		q.Limit = *p.Limit
+	}
+	if p.Order != nil {
+		switch *p.Order {
+		case gen.ListFilesParamsOrderAsc:
+			q.Desc = false
+		case gen.ListFilesParamsOrderDesc:
+		default:
+			return nil, badRequest("order", "", "'%s' is not one of ['asc', 'desc'] - 'order'", *p.Order)
+		}
+	}
+	if p.Purpose != nil {
+		q.Purpose = string(*p.Purpose)
+	}
+	if p.After != nil {
+		q.After = *p.After
+	}
+	files, more, err := s.store.ListFiles(ctx, owner(ctx), q, s.now().Unix())
+	if errors.Is(err, store.ErrUnknownCursor) {
+		return nil, badRequest("after", "", "Invalid 'after': no File with id '%s' to list after.", q.After)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list files: %w", err)
+	}
+	page := gen.FileList{Object: gen.FileListObjectList, Data: make([]gen.FileObject, len(files)), HasMore: more}
+	for i, f := range files {
+		page.Data[i] = fileJSON(f)
+	}
+	if len(files) > 0 {
+		page.FirstID, page.LastID = &files[0].ID, &files[len(files)-1].ID
+	}
+	return gen.ListFiles200JSONResponse(page), nil
 }
 
-// DeleteFile is not served yet: it answers as an unknown route does.
+// DeleteFile deletes a File of the request's key and frees its bytes.
 func (s *Server) DeleteFile(ctx context.Context, req gen.DeleteFileRequestObject) (gen.DeleteFileResponseObject, error) {
-	return nil, &apiError{Status: http.StatusNotFound, Message: "Invalid URL (DELETE /v1/files/" + req.FileID + ")", Type: typeInvalidRequest}
+	f, err := s.store.DeleteFile(ctx, owner(ctx), req.FileID, s.now().Unix())
+	if err != nil {
+		return nil, fileError(err, req.FileID, "delete file")
+	}
+	return gen.DeleteFile200JSONResponse{ID: f.ID, Object: gen.FileDeletedObjectFile, Deleted: true}, nil
 }

@@ -39,7 +39,7 @@ func TestReopen(t *testing.T) {
 		t.Errorf("content after reopen: %d, %d bytes, equal %v", r.Status, len(r.Body), bytes.Equal(r.Body, content))
 	}
 	// Owners survive too.
-	checkEnvelope(t, e.do("GET", "/files/"+file.ID, keyB, "", nil), wantEnvelope{404, invalid, "file_id", "not_found", file.ID})
+	checkEnvelope(t, e.do("GET", "/files/"+file.ID, keyB, "", nil), wantEnvelope{404, invalid, "id", "", file.ID})
 
 	late := e.mustAddPart(keyB, pending.ID, []byte("56789"))
 	cu := decode[gen.Upload](t, e.complete(keyB, pending.ID, []string{early, late}, ""))

@@ -14,6 +14,7 @@ import (
 	"github.com/openai/openai-go/v3/option"
 
 	"github.com/uploadkit/uploads/conformance"
+	"github.com/uploadkit/uploads/internal/filesuite"
 )
 
 // sdkClient is the official Go SDK pointed at the test server. With checked, its exchanges are
@@ -138,4 +139,12 @@ func TestOfficialSDKErrors(t *testing.T) {
 	if !errors.As(err, &apiErr) || apiErr.StatusCode != 400 || apiErr.Param != "purpose" {
 		t.Errorf("bad purpose: %v", err)
 	}
+}
+
+// The official SDK lists (filter, both orders, auto-paging at limit 1), deletes, and gets the
+// live service's 404 for a deleted File, on the embedded store. internal/replicatest runs the same
+// suite on PostgreSQL and S3.
+func TestOfficialSDKFiles(t *testing.T) {
+	e := newEnv(t)
+	filesuite.Run(t, e.URL, keyA, keyB)
 }

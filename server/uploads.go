@@ -27,6 +27,10 @@ const (
 	maxFileExpiresAfter = limits.MaxFileExpiresAfterSeconds // thirty days
 )
 
+// batchFileLifetime is how long a File of purpose batch lives when its upload gave no
+// expires_after: 30 days, the live service's default.
+const batchFileLifetime = 30 * 24 * 3600
+
 // CreateUpload records a new pending upload, owned by the key of the request.
 func (s *Server) CreateUpload(ctx context.Context, req gen.CreateUploadRequestObject) (gen.CreateUploadResponseObject, error) {
 	if req.Body == nil {
@@ -51,8 +55,12 @@ func (s *Server) CreateUpload(ctx context.Context, req gen.CreateUploadRequestOb
 		ExpiresAt: now + uploadLifetime,
 		Status:    store.StatusPending,
 	}
-	if body.ExpiresAfter != nil {
+	switch {
+	case body.ExpiresAfter != nil:
 		u.FileExpiresAfter = body.ExpiresAfter.Seconds
+	case u.Purpose == "batch":
+		// As the live service does: batch Files expire after 30 days unless told otherwise.
+		u.FileExpiresAfter = batchFileLifetime
 	}
 	if err := s.store.CreateUpload(ctx, u); err != nil {
 		if errors.Is(err, store.ErrNoSpace) {

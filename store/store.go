@@ -71,6 +71,14 @@ type File struct {
 	ExpiresAt *int64 // nil when the file does not expire
 }
 
+// FileQuery selects a page of ListFiles.
+type FileQuery struct {
+	Purpose string // only files with this purpose; "" for all
+	Limit   int    // the most files the page holds, at least 1
+	Desc    bool   // newest first; else oldest first
+	After   string // when not empty, a file ID: the page starts with the file that follows it
+}
+
 // Store keeps uploads, their parts and the files they produce. Implementations are safe for
 // concurrent use. Every method that takes an owner treats an object of another owner as absent
 // (ErrNotFound). Times are Unix seconds passed in by the caller as now, so tests control the
@@ -118,9 +126,23 @@ type Store interface {
 	// long), or ErrNotFound. The caller closes the content.
 	OpenFile(ctx context.Context, owner, fileID string, now int64) (File, io.ReadCloser, error)
 
+	// ListFiles returns one page of the files of owner that exist at now (neither deleted nor
+	// expired), as q selects them, and whether more follow. Files are ordered by CreatedAt, and
+	// files created in the same second by ID, both ascending or both descending, so a listing
+	// that goes on after the last file of each page never repeats or skips a file that existed
+	// throughout, whatever was added or deleted between pages. q.After names a file of owner,
+	// deleted or expired ones included (ErrUnknownCursor when it names none). A page is one query.
+	ListFiles(ctx context.Context, owner string, q FileQuery, now int64) ([]File, bool, error)
+
+	// DeleteFile deletes a file of owner that exists at now (else ErrNotFound) and releases the
+	// bytes of its parts, and returns it. Once it returns, the file is gone from every method;
+	// if releasing the bytes fails or the process dies, SweepExpired finishes the job.
+	DeleteFile(ctx context.Context, owner, fileID string, now int64) (File, error)
+
 	// SweepExpired releases the part bytes of uploads that expired (pending past ExpiresAt) or were
-	// cancelled, and reports how many uploads it swept. Their metadata stays, so they still read as
-	// expired or cancelled.
+	// cancelled, and of files whose ExpiresAt has passed, and reports how many uploads and files it
+	// released. The metadata of uploads stays, so they still read as expired or cancelled; an
+	// expired file is gone as a deleted one is.
 	SweepExpired(ctx context.Context, now int64) (int, error)
 
 	// Close releases the store. Pending work is finished or rolled back first.
@@ -158,6 +180,7 @@ var (
 	ErrNoParts       = errors.New("part_ids is empty")
 	ErrDuplicatePart = errors.New("part is listed more than once")
 	ErrUnknownPart   = errors.New("part does not belong to this upload")
+	ErrUnknownCursor = errors.New("the file to list after is not one of the owner's")
 )
 
 // StateError says an operation needs a pending upload and the upload is not.

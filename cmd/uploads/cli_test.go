@@ -268,7 +268,7 @@ func testAPIErrors(t *testing.T, bin string) {
 		{"unknown upload", c, []string{"cancel", "upload_00000000000000000000000000000000"},
 			`^error: cancel upload upload_0{32}: .+ \(status 404, type invalid_request_error, code not_found, param (upload|file)_id, ` + requestID + `\)$`},
 		{"unknown file", c, []string{"file", "get", "file-doesnotexist"},
-			`^error: retrieve file file-doesnotexist: .+ \(status 404, type invalid_request_error, code not_found, param (upload|file)_id, ` + requestID + `\)$`},
+			`^error: retrieve file file-doesnotexist: .+ \(status 404, type invalid_request_error, param id, ` + requestID + `\)$`},
 		{"wrong key", cli{bin: bin, env: append([]string{"OPENAI_API_KEY=sk-wrong"}, c.env[1:]...)}, []string{"file", "get", "file-x"},
 			`^error: retrieve file file-x: .+ \(status 401, type invalid_request_error, code invalid_api_key, ` + requestID + `\)$`},
 		{"unsupported MIME type", c, []string{"put", path, "--purpose", "vision"},

@@ -2,6 +2,7 @@ package pgstore_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -32,11 +33,13 @@ func TestReplicasStartingTogetherMigrateOnce(t *testing.T) {
 			t.Errorf("replica %d: Open: %v", i, err)
 		}
 	}
-	if n := pgstoretest.QueryInt(t, cfg, `SELECT COUNT(*) FROM uploads_schema_migrations`); n != 1 {
-		t.Errorf("uploads_schema_migrations has %d rows, want 1 (one per migration)", n)
+	if n := pgstoretest.QueryInt(t, cfg, `SELECT COUNT(*) FROM uploads_schema_migrations`); n != 2 {
+		t.Errorf("uploads_schema_migrations has %d rows, want 2 (one per migration)", n)
 	}
-	if n := pgstoretest.QueryInt(t, cfg, `SELECT COUNT(*) FROM uploads_schema_migrations WHERE version = 1 AND name = '0001_init.sql'`); n != 1 {
-		t.Errorf("migration 0001_init.sql recorded %d times, want 1", n)
+	for version, name := range map[int]string{1: "0001_init.sql", 2: "0002_file_lifecycle.sql"} {
+		if n := pgstoretest.QueryInt(t, cfg, fmt.Sprintf(`SELECT COUNT(*) FROM uploads_schema_migrations WHERE version = %d AND name = '%s'`, version, name)); n != 1 {
+			t.Errorf("migration %s recorded %d times, want 1", name, n)
+		}
 	}
 }
 
@@ -45,7 +48,7 @@ func TestReplicasStartingTogetherMigrateOnce(t *testing.T) {
 func TestOpenRefusesNewerSchema(t *testing.T) {
 	cfg := pgstoretest.Config(t)
 	pgstoretest.OpenWith(t, cfg)
-	pgstoretest.Exec(t, cfg, `INSERT INTO uploads_schema_migrations (version, name) VALUES (2, '0002_future.sql')`)
+	pgstoretest.Exec(t, cfg, `INSERT INTO uploads_schema_migrations (version, name) VALUES (1000, '1000_future.sql')`)
 	s, err := pgstore.Open(context.Background(), cfg)
 	if err == nil {
 		s.Close()

@@ -6,6 +6,7 @@ import (
 	"crypto/md5"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -131,6 +132,35 @@ func TestFinishedUploadsReleaseObjects(t *testing.T) {
 	}
 	if got := string(readFile(t, s, f.ID)); got != "defabc" {
 		t.Errorf("file after a sweep holds %q, want %q", got, "defabc")
+	}
+
+	if _, err := s.DeleteFile(ctx, owner, f.ID, t0); err != nil {
+		t.Fatalf("DeleteFile: %v", err)
+	}
+	if objects := partObjects(pgstoretest.ObjectKeys(t, cfg), done.ID); len(objects) != 0 {
+		t.Errorf("deleted file keeps objects %v", objects)
+	}
+}
+
+// TestSweepFinishesDeletes: a delete whose process died after its transaction committed, before
+// the objects were deleted, is finished by the sweeper.
+func TestSweepFinishesDeletes(t *testing.T) {
+	cfg := pgstoretest.Config(t)
+	s := pgstoretest.OpenWith(t, cfg)
+	u := createUpload(t, s, 3)
+	f := complete(t, s, u.ID, []string{addPart(t, s, u.ID, []byte("xyz"), 100).ID}, "")
+	// What DeleteFile commits before it deletes the objects.
+	pgstoretest.Exec(t, cfg, fmt.Sprintf(`UPDATE files SET deleted_at = %d WHERE id = '%s'`, t0, f.ID))
+	pgstoretest.Exec(t, cfg, fmt.Sprintf(`DELETE FROM file_parts WHERE file_id = '%s'`, f.ID))
+	pgstoretest.Exec(t, cfg, fmt.Sprintf(`UPDATE uploads SET bytes_state = 1 WHERE id = '%s'`, u.ID))
+	if objects := partObjects(pgstoretest.ObjectKeys(t, cfg), u.ID); len(objects) != 1 {
+		t.Fatalf("before the sweep, objects %v, want the file's one", objects)
+	}
+	if _, err := s.SweepExpired(context.Background(), t0); err != nil {
+		t.Fatalf("SweepExpired: %v", err)
+	}
+	if objects := partObjects(pgstoretest.ObjectKeys(t, cfg), u.ID); len(objects) != 0 {
+		t.Errorf("after the sweep, the deleted file keeps objects %v", objects)
 	}
 }
 

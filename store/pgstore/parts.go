@@ -142,7 +142,7 @@ func checkLimits(ctx context.Context, q querier, owner, uploadID string, size in
 		if err := q.QueryRow(ctx, `SELECT
 			COALESCE((SELECT SUM(p.size) FROM parts p JOIN uploads u ON u.id = p.upload_id
 				WHERE u.owner = $1 AND u.status <> 'completed'), 0)::bigint +
-			COALESCE((SELECT SUM(bytes) FROM files WHERE owner = $1 AND (expires_at IS NULL OR expires_at > $2)), 0)::bigint`,
+			COALESCE((SELECT SUM(bytes) FROM files WHERE owner = $1 AND deleted_at IS NULL AND (expires_at IS NULL OR expires_at > $2)), 0)::bigint`,
 			owner, now).Scan(&used); err != nil {
 			return fmt.Errorf("add part to upload %s: sum the owner's bytes: %w", uploadID, err)
 		}

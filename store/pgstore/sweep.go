@@ -20,14 +20,26 @@ const sweepBatch = 500
 // for one left by a crash, even while its upload is still pending.
 const writeGraceSeconds = 3600
 
-// SweepExpired releases the part objects of uploads that expired (pending past ExpiresAt at now)
-// or whose release after cancel or complete did not finish, and deletes objects left by part
-// writes that never ended (a crash between writing the object and recording the part). It reports
-// how many expired or cancelled uploads it released. Several replicas may sweep at once: each
+// SweepExpired releases the part objects of uploads that expired (pending past ExpiresAt at now),
+// of files that expired, and of uploads whose release after cancel, complete or a file's deletion
+// did not finish, and deletes objects left by part writes that never ended (a crash between
+// writing the object and recording the part). It reports how many expired or cancelled uploads
+// and expired files it released. Several replicas may sweep at once: each
 // upload is claimed under a row lock that the others skip.
 func (s *Store) SweepExpired(ctx context.Context, now int64) (int, error) {
 	var swept int
 	var errs []error
+	for {
+		n, err := s.expireFiles(ctx, now)
+		swept += n
+		if err != nil {
+			errs = append(errs, err)
+			break
+		}
+		if n < sweepBatch {
+			break
+		}
+	}
 	after := ""
 	for {
 		ids, err := s.sweepCandidates(ctx, after, now)
@@ -59,6 +71,37 @@ func (s *Store) SweepExpired(ctx context.Context, now int64) (int, error) {
 		return swept, fmt.Errorf("sweep: %w", err)
 	}
 	return swept, nil
+}
+
+// expireFiles deletes, as DeleteFile does, up to sweepBatch files expired at now that no other
+// sweeper holds, and returns how many. The release of their uploads' objects is left to the
+// sweep that follows, which finds them releasing.
+func (s *Store) expireFiles(ctx context.Context, now int64) (int, error) {
+	tx, err := s.db.Begin(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("expire files: %w", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	rows, err := tx.Query(ctx, `SELECT `+fileColumns+` FROM files
+		WHERE deleted_at IS NULL AND expires_at IS NOT NULL AND expires_at <= $1
+		LIMIT $2 FOR UPDATE SKIP LOCKED`, now, sweepBatch)
+	if err != nil {
+		return 0, fmt.Errorf("expire files: %w", err)
+	}
+	files, err := pgx.CollectRows(rows, pgx.RowToStructByPos[store.File])
+	if err != nil {
+		return 0, fmt.Errorf("expire files: %w", err)
+	}
+	if len(files) == 0 {
+		return 0, nil
+	}
+	if err := dropFiles(ctx, tx, files, now); err != nil {
+		return 0, fmt.Errorf("expire files: %w", err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return 0, fmt.Errorf("expire files: %w", err)
+	}
+	return len(files), nil
 }
 
 // sweepCandidates lists, in id order after after, uploads whose bytes need releasing at now.

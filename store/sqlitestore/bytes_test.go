@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/uploadkit/uploads/store"
 	"github.com/uploadkit/uploads/store/internal/record"
 )
 
@@ -123,5 +124,47 @@ func TestDamagedPartFailsRead(t *testing.T) {
 				t.Errorf("error = %v, want io.ErrUnexpectedEOF", err)
 			}
 		})
+	}
+}
+
+// TestDeleteFileReleasesBytes: deleting a File removes its parts' files; a delete whose process
+// died after the commit, before they were removed, is finished by the sweeper.
+func TestDeleteFileReleasesBytes(t *testing.T) {
+	ctx := context.Background()
+	s := openTemp(t, t.TempDir())
+
+	u := mustCreate(t, s, 6)
+	f := mustComplete(t, s, u.ID, mustAddPart(t, s, u.ID, "abc").ID, mustAddPart(t, s, u.ID, "def").ID)
+	if _, err := s.DeleteFile(ctx, owner, f.ID, t0); err != nil {
+		t.Fatalf("DeleteFile: %v", err)
+	}
+	if exists(t, s.uploadDir(u.ID)) {
+		t.Errorf("DeleteFile left the file's part files: %v", filesUnder(t, s.uploadDir(u.ID)))
+	}
+
+	// The transaction of a delete commits, and the process dies before removing anything.
+	crashed := mustCreate(t, s, 3)
+	cf := mustComplete(t, s, crashed.ID, mustAddPart(t, s, crashed.ID, "xyz").ID)
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := dropFiles(ctx, tx, []store.File{cf}, t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if !exists(t, s.uploadDir(crashed.ID)) {
+		t.Fatalf("the emulated crash removed the part files already")
+	}
+	if _, err := s.GetFile(ctx, owner, cf.ID, t0); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("GetFile after the committed delete: %v, want ErrNotFound", err)
+	}
+	if n, err := s.SweepExpired(ctx, t0); err != nil || n != 1 {
+		t.Errorf("SweepExpired = %d, %v; want the one upload released", n, err)
+	}
+	if exists(t, s.uploadDir(crashed.ID)) {
+		t.Errorf("the sweep left the deleted file's part files")
 	}
 }

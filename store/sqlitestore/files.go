@@ -8,6 +8,7 @@ import (
 	"io"
 
 	"github.com/uploadkit/uploads/store"
+	"github.com/uploadkit/uploads/store/internal/record"
 )
 
 // GetFile returns a file of owner that has not expired at now, or store.ErrNotFound.
@@ -48,27 +49,145 @@ func (s *Store) OpenFile(ctx context.Context, owner, fileID string, now int64) (
 		return store.File{}, nil, fmt.Errorf("open file %s: %w", fileID, err)
 	}
 	if total != f.Bytes {
+		// A delete that committed meanwhile took the parts: the file is gone, not broken.
+		if _, err := loadFile(ctx, s.read, owner, fileID, now); errors.Is(err, store.ErrNotFound) {
+			return store.File{}, nil, fmt.Errorf("open file: %w", err)
+		}
 		return store.File{}, nil, fmt.Errorf("open file %s: its parts hold %d bytes, not %d", fileID, total, f.Bytes)
 	}
 	return f, newConcatReader(segs), nil
 }
 
-// loadFile reads a file of owner that has not expired at now, or returns store.ErrNotFound.
-func loadFile(ctx context.Context, q queryer, owner, fileID string, now int64) (store.File, error) {
+// fileColumns are the columns scanFile reads, in its order.
+const fileColumns = `id, owner, upload_id, filename, purpose, bytes, created_at, expires_at`
+
+// liveFile is the condition on files that exist at the time given by the named parameter :now:
+// neither deleted nor expired.
+const liveFile = `deleted_at IS NULL AND (expires_at IS NULL OR expires_at > :now)`
+
+// scanFile reads a row of fileColumns.
+func scanFile(row interface{ Scan(...any) error }) (store.File, error) {
 	var f store.File
 	var expiresAt sql.NullInt64
-	err := q.QueryRowContext(ctx, `SELECT id, owner, upload_id, filename, purpose, bytes, created_at, expires_at
-		FROM files WHERE id = ? AND owner = ? AND (expires_at IS NULL OR expires_at > ?)`, fileID, owner, now).Scan(
-		&f.ID, &f.Owner, &f.UploadID, &f.Filename, &f.Purpose, &f.Bytes, &f.CreatedAt, &expiresAt)
-	if errors.Is(err, sql.ErrNoRows) {
-		return store.File{}, fmt.Errorf("file %s: %w", fileID, store.ErrNotFound)
-	}
-	if err != nil {
-		return store.File{}, fmt.Errorf("read file %s: %w", fileID, err)
+	if err := row.Scan(&f.ID, &f.Owner, &f.UploadID, &f.Filename, &f.Purpose, &f.Bytes, &f.CreatedAt, &expiresAt); err != nil {
+		return store.File{}, err
 	}
 	if expiresAt.Valid {
 		v := expiresAt.Int64
 		f.ExpiresAt = &v
 	}
 	return f, nil
+}
+
+// loadFile reads a file of owner that exists at now, or returns store.ErrNotFound.
+func loadFile(ctx context.Context, q queryer, owner, fileID string, now int64) (store.File, error) {
+	f, err := scanFile(q.QueryRowContext(ctx, `SELECT `+fileColumns+` FROM files
+		WHERE id = :id AND owner = :owner AND `+liveFile,
+		sql.Named("id", fileID), sql.Named("owner", owner), sql.Named("now", now)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.File{}, fmt.Errorf("file %s: %w", fileID, store.ErrNotFound)
+	}
+	if err != nil {
+		return store.File{}, fmt.Errorf("read file %s: %w", fileID, err)
+	}
+	return f, nil
+}
+
+// ListFiles returns a page of the files of owner that exist at now, in one query: the cursor's
+// place is read in it (a file that is deleted or expired still has one), and one file more than
+// the page holds tells whether more follow.
+func (s *Store) ListFiles(ctx context.Context, owner string, q store.FileQuery, now int64) ([]store.File, bool, error) {
+	if q.Limit < 1 {
+		return nil, false, fmt.Errorf("list files: limit %d is below 1", q.Limit)
+	}
+	order, cmp := "ASC", ">"
+	if q.Desc {
+		order, cmp = "DESC", "<"
+	}
+	query := `SELECT ` + fileColumns + ` FROM files WHERE owner = :owner AND ` + liveFile
+	if q.Purpose != "" {
+		query += ` AND purpose = :purpose`
+	}
+	if q.After != "" {
+		query += ` AND (created_at, id) ` + cmp + ` (SELECT created_at, id FROM files WHERE id = :after AND owner = :owner)`
+	}
+	query += ` ORDER BY created_at ` + order + `, id ` + order + ` LIMIT :limit`
+	rows, err := s.read.QueryContext(ctx, query, sql.Named("owner", owner), sql.Named("now", now),
+		sql.Named("purpose", q.Purpose), sql.Named("after", q.After), sql.Named("limit", q.Limit+1))
+	if err != nil {
+		return nil, false, fmt.Errorf("list files: %w", err)
+	}
+	defer rows.Close()
+	var files []store.File
+	for rows.Next() {
+		f, err := scanFile(rows)
+		if err != nil {
+			return nil, false, fmt.Errorf("list files: %w", err)
+		}
+		files = append(files, f)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, fmt.Errorf("list files: %w", err)
+	}
+	if len(files) == 0 && q.After != "" {
+		// An empty page: the end of the listing, or a cursor that names nothing.
+		var n int
+		if err := s.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM files WHERE id = ? AND owner = ?`,
+			q.After, owner).Scan(&n); err != nil {
+			return nil, false, fmt.Errorf("list files: %w", err)
+		}
+		if n == 0 {
+			return nil, false, fmt.Errorf("list files after %s: %w", q.After, store.ErrUnknownCursor)
+		}
+	}
+	more := len(files) > q.Limit
+	if more {
+		files = files[:q.Limit]
+	}
+	return files, more, nil
+}
+
+// DeleteFile deletes a file of owner that exists at now in one transaction: the file becomes a
+// tombstone, its parts' rows go, and its upload is marked releasing; then the part files are
+// removed, as Cancel does. A failure to remove them leaves the upload marked, and SweepExpired
+// removes them later (Open removes part files no recorded part owns, too).
+func (s *Store) DeleteFile(ctx context.Context, owner, fileID string, now int64) (store.File, error) {
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return store.File{}, fmt.Errorf("delete file %s: %w", fileID, err)
+	}
+	defer tx.Rollback()
+	f, err := loadFile(ctx, tx, owner, fileID, now)
+	if err != nil {
+		return store.File{}, fmt.Errorf("delete: %w", err)
+	}
+	if err := dropFiles(ctx, tx, []store.File{f}, now); err != nil {
+		return store.File{}, fmt.Errorf("delete file %s: %w", fileID, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return store.File{}, fmt.Errorf("delete file %s: %w", fileID, err)
+	}
+	s.releaseBytes(context.WithoutCancel(ctx), f.UploadID)
+	return f, nil
+}
+
+// dropFiles makes files tombstones deleted at deletedAt, deletes their parts' rows and marks their
+// uploads' bytes releasing, in transaction tx.
+func dropFiles(ctx context.Context, tx *sql.Tx, files []store.File, deletedAt int64) error {
+	for _, f := range files {
+		if _, err := tx.ExecContext(ctx, `UPDATE files SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL`, deletedAt, f.ID); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM file_parts WHERE file_id = ?`, f.ID); err != nil {
+			return fmt.Errorf("forget the parts of file %s: %w", f.ID, err)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM parts WHERE upload_id = ?`, f.UploadID); err != nil {
+			return fmt.Errorf("forget the parts of file %s: %w", f.ID, err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE uploads SET bytes_state = ? WHERE id = ?`,
+			record.BytesReleasing, f.UploadID); err != nil {
+			return fmt.Errorf("release the parts of file %s: %w", f.ID, err)
+		}
+	}
+	return nil
 }

@@ -141,7 +141,7 @@ func (s *Store) checkLimits(ctx context.Context, q queryer, owner, uploadID stri
 		if err := q.QueryRowContext(ctx, `SELECT
 			COALESCE((SELECT SUM(p.size) FROM parts p JOIN uploads u ON u.id = p.upload_id
 				WHERE u.owner = ? AND u.status <> 'completed'), 0) +
-			COALESCE((SELECT SUM(bytes) FROM files WHERE owner = ? AND (expires_at IS NULL OR expires_at > ?)), 0)`,
+			COALESCE((SELECT SUM(bytes) FROM files WHERE owner = ? AND deleted_at IS NULL AND (expires_at IS NULL OR expires_at > ?)), 0)`,
 			owner, owner, now).Scan(&used); err != nil {
 			return fmt.Errorf("add part to upload %s: sum the owner's bytes: %w", uploadID, err)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -211,9 +212,13 @@ func TestSchemaVersion(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	s := openTemp(t, dir)
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil || len(names) < 2 {
+		t.Fatalf("migrations %v, %v", names, err)
+	}
 	var v int
-	if err := s.read.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil || v != 1 {
-		t.Fatalf("user_version = %d, %v; want 1", v, err)
+	if err := s.read.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil || v != len(names) {
+		t.Fatalf("user_version = %d, %v; want %d, one per migration", v, err, len(names))
 	}
 	s.Close()
 	s = openTemp(t, dir) // the migration is not applied twice
@@ -233,9 +238,9 @@ func TestSchemaVersion(t *testing.T) {
 		}
 		t.Fatalf("Open of a database with a newer schema = %v, want an error saying so", err)
 	}
-	names, _ := filepath.Glob(filepath.Join(dir, "*"))
-	if !slices.Contains(names, filepath.Join(dir, "uploads.db")) {
-		t.Errorf("the database file is gone: %v", names)
+	files, _ := filepath.Glob(filepath.Join(dir, "*"))
+	if !slices.Contains(files, filepath.Join(dir, "uploads.db")) {
+		t.Errorf("the database file is gone: %v", files)
 	}
 }
 

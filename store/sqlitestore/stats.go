@@ -32,7 +32,7 @@ func (s *Store) Stats(ctx context.Context, now int64) (store.Stats, error) {
 		return store.Stats{}, fmt.Errorf("stats: pending parts: %w", err)
 	}
 	err = s.read.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM files
-		WHERE expires_at IS NULL OR expires_at > ?`, now).Scan(&st.Files, &st.FileBytes)
+		WHERE deleted_at IS NULL AND (expires_at IS NULL OR expires_at > ?)`, now).Scan(&st.Files, &st.FileBytes)
 	if err != nil {
 		return store.Stats{}, fmt.Errorf("stats: files: %w", err)
 	}

@@ -6,35 +6,39 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/uploadkit/uploads/store"
 	"github.com/uploadkit/uploads/store/internal/record"
 )
 
 // sweepBatch is how many uploads one sweeping transaction marks, to keep writers' turns short.
 const sweepBatch = 256
 
-// SweepExpired releases the part bytes of cancelled uploads and of pending uploads expired at now,
-// and reports how many uploads it released. Completed uploads are never swept: their file
-// references their parts. For each upload, one transaction marks its bytes as releasing (after
-// which no part can be added and the upload cannot be completed) and deletes its part rows; then
-// the files are removed and the upload marked released. An upload whose files could not be
-// removed stays marked releasing and is tried again by the next sweep.
+// SweepExpired releases the part bytes of cancelled uploads, of pending uploads expired at now and
+// of files expired at now, and reports how many uploads it released (an expired file's bytes are
+// its upload's). A completed upload is swept only once its file is deleted or expired: until then
+// the file references its parts. For each upload, one transaction marks its bytes as releasing
+// (after which no part can be added and the upload cannot be completed) and deletes its part
+// rows; then the files are removed and the upload marked released. An upload whose files could
+// not be removed stays marked releasing and is tried again by the next sweep.
 //
 // On a full disk the sweep draws on the space reserve (see space.go), and once it has freed
 // enough, it makes the reserve anew.
 func (s *Store) SweepExpired(ctx context.Context, now int64) (int, error) {
 	defer func() { _ = s.keepReserve() }()
-	for {
-		var n int
-		err := s.freeing(func() error {
-			var err error
-			n, err = s.markForRelease(ctx, now)
-			return err
-		})
-		if err != nil {
-			return 0, err
-		}
-		if n < sweepBatch {
-			break
+	for _, mark := range []func(context.Context, int64) (int, error){s.markForRelease, s.markExpiredFiles} {
+		for {
+			var n int
+			err := s.freeing(func() error {
+				var err error
+				n, err = mark(ctx, now)
+				return err
+			})
+			if err != nil {
+				return 0, err
+			}
+			if n < sweepBatch {
+				break
+			}
 		}
 	}
 	ids, err := s.releasingUploads(ctx)
@@ -80,6 +84,44 @@ func (s *Store) markForRelease(ctx context.Context, now int64) (int, error) {
 		return 0, fmt.Errorf("sweep: %w", err)
 	}
 	return int(n), nil
+}
+
+// markExpiredFiles makes up to sweepBatch files expired at now tombstones, as DeleteFile does, and
+// marks their uploads' bytes releasing. It returns how many it marked.
+func (s *Store) markExpiredFiles(ctx context.Context, now int64) (int, error) {
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("sweep: %w", err)
+	}
+	defer tx.Rollback()
+	rows, err := tx.QueryContext(ctx, `SELECT `+fileColumns+` FROM files
+		WHERE deleted_at IS NULL AND expires_at IS NOT NULL AND expires_at <= ? LIMIT ?`, now, sweepBatch)
+	if err != nil {
+		return 0, fmt.Errorf("sweep: list expired files: %w", err)
+	}
+	var files []store.File
+	for rows.Next() {
+		f, err := scanFile(rows)
+		if err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("sweep: list expired files: %w", err)
+		}
+		files = append(files, f)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("sweep: list expired files: %w", err)
+	}
+	if len(files) == 0 {
+		return 0, nil
+	}
+	if err := dropFiles(ctx, tx, files, now); err != nil {
+		return 0, fmt.Errorf("sweep: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("sweep: %w", err)
+	}
+	return len(files), nil
 }
 
 // releasingUploads lists the uploads whose part rows are gone but whose files may remain.

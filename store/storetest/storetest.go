@@ -48,6 +48,11 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"UploadLimit", testUploadLimit},
 		{"Quota", testQuota},
 		{"ExpiryAtCommit", testExpiryAtCommit},
+		{"ListFiles", testListFiles},
+		{"ListFilesStable", testListFilesStable},
+		{"DeleteFile", testDeleteFile},
+		{"FileExpiry", testFileExpiry},
+		{"DeleteFreesQuota", testDeleteFreesQuota},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
