@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -156,12 +157,18 @@ func (r *Recorder) Handler(next http.Handler) http.Handler {
 		}
 		rec := r.begin(req, route, "Recorded by a server")
 		body := rec.captureRequest(req.Body)
+		// A copy of the request carries the recording body: net/http looks at the type of the
+		// original's body after the handler returns (to know whether the client still waits for
+		// 100 Continue), so that one must stay as it is.
+		req = req.WithContext(req.Context())
 		req.Body = body
 		rw := &recordingWriter{ResponseWriter: w, status: http.StatusOK, capture: newCapture(nil, 0), keep: rec.keepOfResponse}
 		next.ServeHTTP(rw, req)
-		if !rec.streamsRequest {
-			// Record all of a small body, even when the handler answered without reading it.
-			_, _ = io.Copy(io.Discard, io.LimitReader(body, maxBufferedBody+1))
+		if !rec.streamsRequest && !strings.EqualFold(req.Header.Get("Expect"), "100-continue") {
+			// Record all of a small body the handler answered without reading, as net/http itself
+			// reads (up to 256 KiB) what a handler left, to reuse the connection. A client waiting
+			// for 100 Continue has not sent its body, and is not made to wait for nothing.
+			_, _ = io.Copy(io.Discard, io.LimitReader(body, postHandlerRead))
 		}
 		if !rw.wroteHeader {
 			rw.header = w.Header().Clone()
@@ -174,6 +181,10 @@ func (r *Recorder) Handler(next http.Handler) http.Handler {
 		rec.finish(rw.status, rw.header, rw.capture, nil)
 	})
 }
+
+// postHandlerRead is how much of a request body the Handler reads after the handler returned
+// without reading it all: net/http's own limit for the same.
+const postHandlerRead = 256 << 10
 
 // exchangeRecord is one exchange being recorded.
 type exchangeRecord struct {

@@ -2,6 +2,7 @@ package conformance_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -15,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/uploadkit/uploads/conformance"
 )
@@ -367,5 +369,61 @@ func TestRecorderHandlerHijack(t *testing.T) {
 	}
 	if ex.Response != nil || !strings.Contains(ex.Description, "took over the connection") {
 		t.Errorf("recorded %+v, want no response and why", ex)
+	}
+}
+
+// TestRecorderHandlerUnreadBody records the JSON body of a request the handler refused without
+// reading it, but does not wait for the body of a client that waits for 100 Continue.
+func TestRecorderHandlerUnreadBody(t *testing.T) {
+	dir := t.TempDir()
+	rec := newRecorder(t, dir, nil)
+	refuse := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnauthorized)
+		io.WriteString(w, `{"error":{"message":"Incorrect API key provided.","type":"invalid_request_error","param":null,"code":"invalid_api_key"}}`)
+	})
+	api := httptest.NewServer(rec.Handler(refuse))
+	defer api.Close()
+	create := `{"filename":"a.jsonl","purpose":"fine-tune","bytes":8,"mime_type":"text/jsonl"}`
+
+	for _, expect := range []bool{false, true} {
+		// The safety valve of a client that waits for 100 Continue: far longer than any run.
+		client := &http.Client{Transport: &http.Transport{ExpectContinueTimeout: time.Hour}}
+		ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+		req, _ := http.NewRequestWithContext(ctx, "POST", api.URL+"/v1/uploads", strings.NewReader(create))
+		req.Header.Set("Authorization", "Bearer "+secretKey)
+		req.Header.Set("Content-Type", "application/json")
+		if expect {
+			req.Header.Set("Expect", "100-continue")
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			cancel()
+			t.Fatalf("Expect 100-continue %v: %v", expect, err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		cancel()
+		client.CloseIdleConnections()
+	}
+	files := recordings(t, dir)
+	if len(files) != 2 {
+		t.Fatalf("%d recordings, want 2", len(files))
+	}
+	var withBody, withDigest int
+	for _, f := range files {
+		ex, err := conformance.ReadExchange(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case ex.Request.Body != nil:
+			withBody++
+		case ex.Request.BodyDigest != nil && ex.Request.BodyDigest.Partial:
+			withDigest++
+		}
+	}
+	if withBody != 1 || withDigest != 1 {
+		t.Errorf("%d recordings with the body, %d with a partial digest; want the body of the plain request, and a partial digest of the one that waited", withBody, withDigest)
 	}
 }

@@ -127,6 +127,9 @@ func (v *Validator) Handler(next http.Handler, report Report) http.Handler {
 		// Keep a copy of the request (without its body) for validation after the handler ran, and
 		// of a small JSON body, which the handler will consume.
 		check := r.Clone(r.Context())
+		// The handler gets a copy of the request: net/http looks at the type of the original's
+		// body after the handler returns, so that one must stay as it is.
+		r = r.WithContext(r.Context())
 		var reqBody []byte
 		if isJSON(r.Header.Get("Content-Type")) && r.ContentLength <= maxBufferedBody {
 			b, err := io.ReadAll(io.LimitReader(r.Body, maxBufferedBody+1))
