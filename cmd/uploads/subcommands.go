@@ -144,11 +144,11 @@ func (a *app) cancelCommand() *cobra.Command {
 func (a *app) fileCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "file",
-		Short: "Look at and download the File a completed upload produced",
+		Short: "List, look at, download and delete the Files completed uploads produced",
 		Args:  cobra.NoArgs,
 		RunE:  requireSubcommand,
 	}
-	cmd.AddCommand(a.fileGetCommand(), a.fileDownloadCommand())
+	cmd.AddCommand(a.fileListCommand(), a.fileGetCommand(), a.fileDownloadCommand(), a.fileDeleteCommand())
 	return cmd
 }
 
