@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/uploadkit/uploads/internal/faultproxy"
 	"github.com/uploadkit/uploads/server"
@@ -16,7 +17,8 @@ import (
 )
 
 // referenceServer starts the reference server on a SQLite store in a temporary directory, over
-// loopback, and returns its address (without /v1).
+// loopback, and returns its address (without /v1). Its clock stands still, so that everything it
+// creates is created in the same second.
 func referenceServer(t *testing.T) string {
 	t.Helper()
 	st, err := sqlitestore.Open(context.Background(), t.TempDir())
@@ -28,6 +30,7 @@ func referenceServer(t *testing.T) string {
 		APIKeys:       []string{testKey},
 		Logger:        slog.New(slog.NewTextHandler(io.Discard, nil)),
 		SweepInterval: -1,
+		Now:           func() time.Time { return time.Unix(1758145015, 0) },
 	})
 	if err != nil {
 		t.Fatalf("new server: %v", err)
@@ -211,5 +214,46 @@ func TestCancelRefusals(t *testing.T) {
 	_, err = c.Cancel(t.Context(), completed.ID)
 	if status, _ := refusedAsAlready(err); status != UploadStatusCompleted {
 		t.Errorf("Cancel of a completed upload: %v; want a refusal saying it is already completed", err)
+	}
+}
+
+// The text of an UploadError says what became of the upload, and nothing else, in every branch.
+func TestUploadErrorSaysWhatBecameOfTheUpload(t *testing.T) {
+	cause := errors.New("part 2 of 4: connection reset")
+	cancelErr := errors.New("cancel upload upload_abc: 429 Too Many Requests")
+	tests := []struct {
+		e        UploadError
+		want     []string
+		mustNot  []string
+		canceled bool
+	}{
+		{UploadError{Status: UploadStatusCancelled}, []string{"the upload was cancelled"}, []string{"expire", "completed", "unknown"}, true},
+		{UploadError{Status: UploadStatusPending, CancelErr: cancelErr}, []string{"could not be cancelled", "429", "stays pending until it expires at 2025-09-17T22:36:55Z"}, []string{"completed", "unknown"}, false},
+		{UploadError{Status: UploadStatusExpired}, []string{"has expired"}, []string{"cancel", "completed"}, false},
+		{UploadError{Status: "", CancelErr: cancelErr}, []string{"whether the upload was cancelled is unknown", "429", "if it is still pending, it expires at 2025-09-17T22:36:55Z"}, []string{"completed"}, false},
+		{UploadError{Status: UploadStatusCompleted}, []string{"completed nonetheless", "was not cancelled", "no File in the Files list matches it"}, []string{"expire", "could not be cancelled"}, false},
+		{UploadError{Status: UploadStatusCompleted, Candidates: []File{{ID: "file-a"}, {ID: "file-b"}}}, []string{"completed nonetheless", "one of file-a, file-b"}, []string{"expire", "could not be cancelled"}, false},
+		{UploadError{Status: UploadStatusCompleted, FindErr: errors.New("list files: 500")}, []string{"completed nonetheless", "could not be looked for: list files: 500"}, []string{"expire", "could not be cancelled"}, false},
+	}
+	for _, tt := range tests {
+		e := tt.e
+		e.UploadID, e.Filename, e.Err, e.ExpiresAt = "upload_abc", "train.jsonl", cause, 1758148615
+		msg := e.Error()
+		if !strings.HasPrefix(msg, "upload train.jsonl (upload_abc): part 2 of 4: connection reset; ") {
+			t.Errorf("%q does not start with the upload and the cause", msg)
+		}
+		for _, w := range tt.want {
+			if !strings.Contains(msg, w) {
+				t.Errorf("status %q: %q does not say %q", e.Status, msg, w)
+			}
+		}
+		for _, w := range tt.mustNot {
+			if strings.Contains(strings.TrimPrefix(msg, "upload train.jsonl (upload_abc): part 2 of 4: connection reset; "), w) {
+				t.Errorf("status %q: %q says %q", e.Status, msg, w)
+			}
+		}
+		if e.Cancelled() != tt.canceled || !errors.Is(&e, cause) {
+			t.Errorf("status %q: Cancelled() = %v, unwraps to the cause: %v", e.Status, e.Cancelled(), errors.Is(&e, cause))
+		}
 	}
 }

@@ -58,8 +58,9 @@ type Progress struct {
 	PartsDone, Parts int
 }
 
-// UploadError is the error of an UploadFile that failed after the upload was created. The upload
-// was then cancelled; CancelErr says whether that worked.
+// UploadError is the error of an UploadFile that failed after the upload was created. It says
+// what became of the upload, as far as the client could find out: after a failure UploadFile
+// cancels the upload, unless the upload turns out to be completed, which it never cancels.
 type UploadError struct {
 	// UploadID is the upload that failed.
 	UploadID string
@@ -67,24 +68,61 @@ type UploadError struct {
 	Filename string
 	// Err is what went wrong.
 	Err error
-	// CancelErr is nil when the upload was cancelled, else why the cancel failed.
+	// Status is what became of the upload:
+	//   - UploadStatusCancelled: it is cancelled (by UploadFile, or before).
+	//   - UploadStatusCompleted: it completed although the call failed: an attempt of Complete
+	//     whose answer was lost completed it. Its File exists, but UploadFile could not tell which
+	//     File it is: Candidates lists the Files that match it (none, or several), and FindErr
+	//     says why the Files could not be listed, if they could not.
+	//   - UploadStatusPending: it could not be cancelled and is still pending; it expires at
+	//     ExpiresAt, and its parts with it.
+	//   - UploadStatusExpired: it has expired.
+	//   - "": unknown; the cancel failed in a way that leaves open whether it took effect. If
+	//     pending, it expires at ExpiresAt.
+	Status UploadStatus
+	// ExpiresAt is when the upload expires if it stays pending, in Unix seconds.
+	ExpiresAt int64
+	// CancelErr is why the cancel failed; nil when it worked or was not tried.
 	CancelErr error
+	// Candidates are the Files that match a completed upload whose File could not be told apart.
+	Candidates []File
+	// FindErr is why the Files of a completed upload could not be listed.
+	FindErr error
 }
 
-// Error says which upload failed and why, and whether it was cancelled.
+// Error says which upload failed and why, and what became of it.
 func (e *UploadError) Error() string {
-	msg := fmt.Sprintf("upload %s (%s): %v", e.Filename, e.UploadID, e.Err)
-	if e.CancelErr != nil {
-		return msg + fmt.Sprintf("; the upload could not be cancelled either, and will expire on its own: %v", e.CancelErr)
+	msg := fmt.Sprintf("upload %s (%s): %v; ", e.Filename, e.UploadID, e.Err)
+	expires := time.Unix(e.ExpiresAt, 0).UTC().Format(time.RFC3339)
+	switch e.Status {
+	case UploadStatusCancelled:
+		return msg + "the upload was cancelled"
+	case UploadStatusCompleted:
+		msg += "the upload completed nonetheless, and was not cancelled; "
+		switch {
+		case e.FindErr != nil:
+			return msg + fmt.Sprintf("its File could not be looked for: %v", e.FindErr)
+		case len(e.Candidates) == 0:
+			return msg + "no File in the Files list matches it"
+		}
+		ids := make([]string, len(e.Candidates))
+		for i, f := range e.Candidates {
+			ids[i] = f.ID
+		}
+		return msg + fmt.Sprintf("its File is one of %s, which all match it", strings.Join(ids, ", "))
+	case UploadStatusPending:
+		return msg + fmt.Sprintf("the upload could not be cancelled (%v) and stays pending until it expires at %s", e.CancelErr, expires)
+	case UploadStatusExpired:
+		return msg + "the upload has expired"
 	}
-	return msg + "; the upload was cancelled"
+	return msg + fmt.Sprintf("whether the upload was cancelled is unknown (%v); if it is still pending, it expires at %s", e.CancelErr, expires)
 }
 
 // Unwrap returns the cause of the failure (not the cancel's).
 func (e *UploadError) Unwrap() error { return e.Err }
 
-// Cancelled reports whether the failed upload was cancelled.
-func (e *UploadError) Cancelled() bool { return e.CancelErr == nil }
+// Cancelled reports whether the failed upload is cancelled.
+func (e *UploadError) Cancelled() bool { return e.Status == UploadStatusCancelled }
 
 // UploadFile uploads the file at path in parts and returns the completed Upload, whose File is
 // ready for use. See UploadReaderAt for how.
@@ -123,7 +161,16 @@ func (c *Client) UploadFile(ctx context.Context, path string, p UploadFileParams
 //
 // When anything fails after the upload was created, or ctx is done, it cancels the upload, with a
 // fresh context of its own since ctx may be done, and returns an *UploadError that wraps the cause
-// and says whether the cancel succeeded.
+// and says what became of the upload (its Status).
+//
+// Answers lost on the way are not failures when the work was done. A lost answer to Create or to a
+// part is retried like any failure, and leaves at most an orphan: a pending upload nobody uses,
+// which expires an hour after it was created, or a part that completing leaves out. When the
+// answer to Complete is lost but the upload completed (a retry or the cancel is refused as already
+// completed), the upload is never cancelled: UploadReaderAt finds its File in the Files list (the
+// one File of its purpose, filename and size created since the upload) and returns the completed
+// Upload as if nothing had been lost; when no File or several match, its *UploadError says the
+// upload completed and names the candidates.
 func (c *Client) UploadReaderAt(ctx context.Context, r io.ReaderAt, size int64, p UploadFileParams) (*Upload, error) {
 	op := "upload " + p.Filename
 	bad := func(param, reason string) error {
@@ -164,14 +211,82 @@ func (c *Client) UploadReaderAt(ctx context.Context, r io.ReaderAt, size int64, 
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
-	done, err := c.sendAndComplete(ctx, up, r, size, partSize, concurrency, p)
+	done, uncertain, err := c.sendAndComplete(ctx, up, r, size, partSize, concurrency, p)
 	if err == nil {
 		return done, nil
 	}
+	return c.afterFailure(ctx, up, size, p, uncertain, err)
+}
+
+// afterFailure finds out what became of up after UploadFile failed with err, and returns the
+// *UploadError that says so; or, when the upload completed after all and its File is found, the
+// completed upload. completeUncertain says whether an attempt of Complete may have taken effect.
+//
+// The API has no call that reads an upload, so the cancel is also the question: it succeeds on a
+// pending upload, and is refused, saying so, on one that is completed, cancelled or expired.
+func (c *Client) afterFailure(ctx context.Context, up *Upload, size int64, p UploadFileParams, completeUncertain bool, err error) (*Upload, error) {
+	e := &UploadError{UploadID: up.ID, Filename: p.Filename, Err: err, ExpiresAt: up.ExpiresAt}
+	// ctx may be done: the clean-up has a context of its own.
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cancelTimeout)
 	defer cancel()
-	_, cerr := c.Cancel(cctx, up.ID)
-	return nil, &UploadError{UploadID: up.ID, Filename: p.Filename, Err: err, CancelErr: cerr}
+	if !errors.Is(err, ErrCompletedEarlier) {
+		_, h, cerr := c.cancel(cctx, up.ID, nil)
+		status, _ := refusedAsAlready(cerr)
+		switch {
+		case cerr == nil:
+			e.Status = UploadStatusCancelled
+			return nil, e
+		case status == UploadStatusCompleted:
+			// An attempt of Complete took effect although it failed; find its File below.
+		case status != "":
+			e.Status = status
+			return nil, e
+		default:
+			e.CancelErr = cerr
+			// A 404 says the API does not know the upload: nothing is known of it then.
+			if !h.uncertain && !completeUncertain && !IsNotFound(cerr) {
+				e.Status = UploadStatusPending
+			}
+			return nil, e
+		}
+	}
+	e.Status = UploadStatusCompleted
+	candidates, ferr := c.filesOf(cctx, up, size, p)
+	if ferr != nil {
+		e.FindErr = ferr
+		return nil, e
+	}
+	if len(candidates) != 1 {
+		e.Candidates = candidates
+		return nil, e
+	}
+	done := *up
+	done.Status = UploadStatusCompleted
+	done.File = &candidates[0]
+	return &done, nil
+}
+
+// filesOf lists the Files that up may have produced: of its purpose, filename and size, created
+// no earlier than the upload, and expiring as it asked. Files are listed newest first, so the
+// listing stops at the first File older than the upload.
+func (c *Client) filesOf(ctx context.Context, up *Upload, size int64, p UploadFileParams) ([]File, error) {
+	var found []File
+	for f, err := range c.ListFiles(ctx, ListFilesParams{Purpose: p.Purpose, Order: ListOrderDesc}) {
+		if err != nil {
+			return nil, err
+		}
+		if f.CreatedAt < up.CreatedAt {
+			break
+		}
+		if f.Filename != up.Filename || f.Bytes != size || f.Purpose != p.Purpose {
+			continue
+		}
+		if p.ExpiresAfter != 0 && (f.ExpiresAt == nil || *f.ExpiresAt != f.CreatedAt+int64(p.ExpiresAfter/time.Second)) {
+			continue
+		}
+		found = append(found, f)
+	}
+	return found, nil
 }
 
 // probe checks that r can be read at its first and last byte, so that a wrong size or an unreadable
@@ -189,8 +304,9 @@ func probe(r io.ReaderAt, size int64) error {
 	return nil
 }
 
-// sendAndComplete sends the parts of up and completes it.
-func (c *Client) sendAndComplete(ctx context.Context, up *Upload, r io.ReaderAt, size, partSize int64, concurrency int, p UploadFileParams) (*Upload, error) {
+// sendAndComplete sends the parts of up and completes it. On failure it also says whether an
+// attempt of Complete may have taken effect without its answer arriving.
+func (c *Client) sendAndComplete(ctx context.Context, up *Upload, r io.ReaderAt, size, partSize int64, concurrency int, p UploadFileParams) (*Upload, bool, error) {
 	parts := int((size + partSize - 1) / partSize)
 	work, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
@@ -235,20 +351,21 @@ feed:
 	close(next)
 	wg.Wait()
 	if firstErr != nil {
-		return nil, firstErr
+		return nil, false, firstErr
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	var md5Sum string
 	if sum != nil {
 		res := <-sum
 		if res.err != nil {
-			return nil, res.err
+			return nil, false, res.err
 		}
 		md5Sum = res.sum
 	}
-	return c.Complete(ctx, up.ID, ids, md5Sum)
+	done, h, err := c.complete(ctx, up.ID, ids, md5Sum, nil)
+	return done, h.uncertain, err
 }
 
 type hashResult struct {

@@ -258,7 +258,7 @@ func TestUploadSaysWhenTheCancelFailed(t *testing.T) {
 	if !errors.As(err, &ue) || ue.Cancelled() || !IsNotFound(ue.CancelErr) {
 		t.Fatalf("UploadReaderAt: got %v, want an UploadError whose cancel failed with 404", err)
 	}
-	if !strings.Contains(err.Error(), "could not be cancelled") || IsNotFound(err) {
+	if !strings.Contains(err.Error(), "whether the upload was cancelled is unknown") || IsNotFound(err) {
 		t.Errorf("error %q: the cause must be the part's failure, and say the cancel failed", err)
 	}
 	if cancels.Load() != 1 {
