@@ -115,3 +115,21 @@ func partSummary(p *uploads.UploadPart) []field {
 func formatTime(unix int64) string {
 	return time.Unix(unix, 0).UTC().Format(time.RFC3339)
 }
+
+// knownUpload is what is known of an upload whose state a lost answer left to be inferred: its ID
+// and status, and no field that would have to be made up.
+type knownUpload struct {
+	ID     string               `json:"id"`
+	Object string               `json:"object"`
+	Status uploads.UploadStatus `json:"status"`
+}
+
+// printKnownUpload prints an upload of which only the ID and status are known: as printMade prints
+// what a command made when made is true, else as printObject.
+func (a *app) printKnownUpload(id string, status uploads.UploadStatus, made bool) error {
+	v, summary := knownUpload{ID: id, Object: "upload", Status: status}, []field{{"upload", id}, {"status", string(status)}}
+	if made {
+		return a.printMade(nil, v, id, summary)
+	}
+	return a.printObject(nil, v, summary)
+}

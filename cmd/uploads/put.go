@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/uploadkit/uploads"
@@ -119,6 +120,12 @@ func (a *app) put(ctx context.Context, path string, f putFlags) error {
 	params.Progress = view.update
 	up, err := client.UploadFile(ctx, path, params)
 	view.finish(err == nil)
+	var upErr *uploads.UploadError
+	if errors.As(err, &upErr) && upErr.Status == uploads.UploadStatusCompleted {
+		// The file is uploaded, which is what was asked for; only which File it became is not
+		// known. Uploading it again would make a second File, so this is no failure.
+		return a.reportCompletedWithoutFile(upErr)
+	}
 	if err != nil {
 		if interrupted(ctx) {
 			a.reportInterrupted(err)
@@ -132,16 +139,45 @@ func (a *app) put(ctx context.Context, path string, f putFlags) error {
 	return a.printMade(nil, up, up.File.ID, append(fileSummary(up.File), field{"upload", up.ID + " (" + string(up.Status) + ")"}))
 }
 
+// reportCompletedWithoutFile says that the upload completed although the answer to complete was
+// lost and its File could not be told apart, and prints what is known of the upload.
+func (a *app) reportCompletedWithoutFile(upErr *uploads.UploadError) error {
+	var which string
+	switch {
+	case upErr.FindErr != nil:
+		which = "its File could not be looked for: " + oneLine(describeError(upErr.FindErr))
+	case len(upErr.Candidates) == 0:
+		which = "no File in the Files list matches it"
+	default:
+		ids := make([]string, len(upErr.Candidates))
+		for i, f := range upErr.Candidates {
+			ids[i] = f.ID
+		}
+		which = "its File is one of " + strings.Join(ids, ", ")
+	}
+	fmt.Fprintf(a.env.stderr, "note: upload %s completed, but the answer to complete was lost and %s; do not upload the file again\n",
+		upErr.UploadID, which)
+	return a.printKnownUpload(upErr.UploadID, uploads.UploadStatusCompleted, true)
+}
+
 // reportInterrupted says, in one line on stderr, what became of the upload an interrupt stopped.
 func (a *app) reportInterrupted(err error) {
 	var upErr *uploads.UploadError
-	switch {
-	case !errors.As(err, &upErr):
+	if !errors.As(err, &upErr) {
 		fmt.Fprintln(a.env.stderr, "interrupted before the upload was created")
-	case upErr.Cancelled():
+		return
+	}
+	expires := formatTime(upErr.ExpiresAt)
+	switch upErr.Status {
+	case uploads.UploadStatusCancelled:
 		fmt.Fprintf(a.env.stderr, "interrupted: cancelled upload %s\n", upErr.UploadID)
+	case uploads.UploadStatusPending:
+		fmt.Fprintf(a.env.stderr, "interrupted: upload %s could not be cancelled and stays pending until it expires at %s: %s\n",
+			upErr.UploadID, expires, oneLine(describeError(upErr.CancelErr)))
+	case uploads.UploadStatusExpired:
+		fmt.Fprintf(a.env.stderr, "interrupted: upload %s has expired\n", upErr.UploadID)
 	default:
-		fmt.Fprintf(a.env.stderr, "interrupted: upload %s could not be cancelled and will expire on its own: %s\n",
-			upErr.UploadID, oneLine(describeError(upErr.CancelErr)))
+		fmt.Fprintf(a.env.stderr, "interrupted: whether upload %s was cancelled is unknown (if it is still pending, it expires at %s): %s\n",
+			upErr.UploadID, expires, oneLine(describeError(upErr.CancelErr)))
 	}
 }

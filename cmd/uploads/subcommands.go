@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -99,7 +100,7 @@ first, then the --part values.`,
 			if len(ids) == 0 {
 				return usagef("%s: no part IDs: give them after UPLOAD_ID or with --part (usage: %s)", cmd.CommandPath(), cmd.UseLine())
 			}
-			return callAndPrint(a, func(client *uploads.Client, capture uploads.CallOption) (*uploads.Upload, error) {
+			err := callAndPrint(a, func(client *uploads.Client, capture uploads.CallOption) (*uploads.Upload, error) {
 				return client.Complete(cmd.Context(), args[0], ids, strings.TrimSpace(md5), capture)
 			}, uploadSummary, func(u *uploads.Upload) string {
 				if u.File != nil {
@@ -107,6 +108,13 @@ first, then the --part values.`,
 				}
 				return u.ID
 			})
+			if !errors.Is(err, uploads.ErrCompletedEarlier) {
+				return err
+			}
+			// What was asked for happened: the upload is completed. Only its File is not known.
+			fmt.Fprintf(a.env.stderr, "note: the answer to complete was lost, and the retry found upload %s already completed; "+
+				"its File is in the Files list\n", args[0])
+			return a.printKnownUpload(args[0], uploads.UploadStatusCompleted, true)
 		}),
 	}
 	cmd.Flags().StringSliceVar(&partIDs, "part", nil, "ID of a part, in file order; repeat it or separate IDs with commas")
@@ -133,9 +141,21 @@ func (a *app) cancelCommand() *cobra.Command {
 		Example: "  uploads cancel upload_abc123",
 		Args:    exactArgs("UPLOAD_ID"),
 		RunE: a.action(func(cmd *cobra.Command, args []string) error {
-			return callAndPrint(a, func(client *uploads.Client, capture uploads.CallOption) (*uploads.Upload, error) {
-				return client.Cancel(cmd.Context(), args[0], capture)
-			}, uploadSummary, nil)
+			client, err := a.client()
+			if err != nil {
+				return err
+			}
+			var raw uploads.Response
+			up, err := client.Cancel(cmd.Context(), args[0], uploads.CaptureResponse(&raw))
+			if err != nil {
+				return err
+			}
+			if raw.AnswerLost {
+				// The upload is cancelled, but no answer described it: print only what is known.
+				fmt.Fprintf(a.env.stderr, "note: the answer to cancel was lost, and the retry found upload %s already cancelled\n", up.ID)
+				return a.printKnownUpload(up.ID, up.Status, false)
+			}
+			return a.printObject(&raw, up, uploadSummary(up))
 		}),
 	}
 }
