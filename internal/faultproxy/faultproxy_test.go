@@ -5,10 +5,10 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // target counts the requests it handles and answers each with its path.
@@ -81,7 +81,7 @@ func TestStallEndsWhenTheClientGivesUp(t *testing.T) {
 	req = req.WithContext(ctx)
 	go func() {
 		for len(p.Events()) == 0 {
-			runtime.Gosched()
+			time.Sleep(time.Millisecond)
 		}
 		cancel()
 	}()
