@@ -30,7 +30,7 @@
 // Error method says what was being done, the status and the API's message. Transport failures
 // are wrapped with %w, so errors.Is and errors.As see through them. Arguments the client refuses
 // before sending anything are an *InvalidParamError, and a failed UploadFile is an *UploadError that
-// says whether the upload was cancelled.
+// says what became of the upload (its Status).
 //
 //	_, err := client.Cancel(ctx, uploadID)
 //	var apiErr *uploads.APIError
@@ -57,6 +57,12 @@
 // bytes of a part, and of a download, have no wall-clock limit, since 64 MiB on a slow link may take
 // many minutes: the attempt is cut off instead when they stop moving for a minute
 // (WithStallTimeout). Once a part is sent, the wait for its answer is bounded by WithTimeout.
+//
+// A failed attempt may have done its work with its answer lost. Complete and Cancel are not
+// idempotent: when a retry of one is refused because an earlier attempt already completed or
+// cancelled the upload, Cancel succeeds and Complete returns a *CompletedEarlierError
+// (errors.Is(err, ErrCompletedEarlier)). A lost answer to Create or AddPart leaves at most an
+// unused upload, which expires, or an unused part, which completing leaves out.
 //
 // # Forward compatibility
 //
