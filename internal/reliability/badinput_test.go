@@ -181,7 +181,8 @@ var hostileRequests = []hostile{
 	// Path tricks in file names: the API takes a name as data and never as a path.
 	{name: "filename/dot dot", path: "/uploads", body: `{"purpose":"fine-tune","filename":"../../../../etc/passwd","bytes":3,"mime_type":"text/jsonl"}`, status: 200, accepted: filenameKept("../../../../etc/passwd")},
 	{name: "filename/absolute", path: "/uploads", body: `{"purpose":"fine-tune","filename":"/tmp/x/uploads.db","bytes":3,"mime_type":"text/jsonl"}`, status: 200, accepted: filenameKept("/tmp/x/uploads.db")},
-	{name: "filename/NUL", path: "/uploads", body: `{"purpose":"fine-tune","filename":"a\u0000.jsonl","bytes":3,"mime_type":"text/jsonl"}`, status: 200, accepted: filenameKept("a\x00.jsonl")},
+	{name: "filename/NUL", path: "/uploads", body: `{"purpose":"fine-tune","filename":"a\u0000.jsonl","bytes":3,"mime_type":"text/jsonl"}`, status: 400, typ: inv, param: "filename", code: "invalid_value"},
+	{name: "mime_type/NUL", path: "/uploads", body: `{"purpose":"fine-tune","filename":"a.jsonl","bytes":3,"mime_type":"text/jsonl; x=\"\u0000\""}`, status: 400, typ: inv, param: "mime_type", code: "invalid_value"},
 	{name: "filename/100 KB", path: "/uploads", body: `{"purpose":"fine-tune","filename":"` + repeatString("long", 100<<10) + `","bytes":3,"mime_type":"text/jsonl"}`, status: 200, accepted: filenameKept(repeatString("long", 100<<10))},
 	{name: "filename/in the part's form", path: "/uploads/{pending}/parts", stream: formOf(formField{name: "data", filename: "../../../uploads.db", data: []byte("evil")}), status: 200, accepted: partStoredUnderItsID},
 	// Keys.
