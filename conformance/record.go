@@ -137,6 +137,10 @@ func (r *Recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 		return resp, err
 	}
 	header := resp.Header.Clone()
+	if resp.Body == nil {
+		// net/http never answers without a body, but a hand-made transport may.
+		resp.Body = http.NoBody
+	}
 	body := newCapture(resp.Body, rec.keepOfResponse(resp.StatusCode))
 	body.onDone = func() { rec.finish(resp.StatusCode, header, body, nil) }
 	resp.Body = body
