@@ -217,7 +217,7 @@ func testUsageErrors(t *testing.T, bin string) {
 		{"complete with a bad MD5", []string{"complete", "upload_abc", "--part", "part_1", "--md5", "xyz"}, nil, "is not 32 hexadecimal digits"},
 		{"cancel without an ID", []string{"cancel"}, nil, "uploads cancel: missing UPLOAD_ID"},
 		{"cancel of a blank ID", []string{"cancel", " "}, nil, "UPLOAD_ID is empty"},
-		{"file alone", []string{"file"}, nil, "uploads file needs a command: one of download, get"},
+		{"file alone", []string{"file"}, nil, "uploads file needs a command: one of delete, download, get, list"},
 		{"download without -o", []string{"file", "download", "file-abc"}, nil, `required flag(s) "output" not set`},
 		{"create without bytes", []string{"create", "--filename", "a.jsonl", "--purpose", "batch"}, nil, `required flag(s) "bytes" not set`},
 		{"no API key", []string{"cancel", "upload_abc"}, []string{"OPENAI_BASE_URL=" + ts.URL}, "no API key: set OPENAI_API_KEY or pass --api-key"},
