@@ -86,3 +86,76 @@ func copyFile(b *testing.B, s *Store, fileID, path string) {
 		b.Fatal(err)
 	}
 }
+
+// BenchmarkListFiles lists 10,000 Files of one owner (among 20,000 in the store, created three to
+// a second): in one page of 10,000, in 100 pages of 100 that follow the cursor, and one page of
+// the half with a given purpose. Each page is one query.
+func BenchmarkListFiles(b *testing.B) {
+	ctx := context.Background()
+	s, err := Open(ctx, b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	const n = 10000
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := range 2 * n {
+		who, purpose := owner, "batch"
+		if i%2 == 1 {
+			who = "someone-else"
+		}
+		if i%4 >= 2 {
+			purpose = "fine-tune"
+		}
+		uploadID, fileID := fmt.Sprintf("upload_%08d", i), fmt.Sprintf("file-%08d", i)
+		at := t0 + int64(i/6)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO uploads (id, owner, filename, purpose, mime_type, bytes,
+			created_at, expires_at, file_expires_after, status, file_id) VALUES (?, ?, 'f.jsonl', ?, 'text/jsonl', 3, ?, ?, 0, 'completed', ?)`,
+			uploadID, who, purpose, at, at+3600, fileID); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO files (id, owner, upload_id, filename, purpose, bytes, created_at)
+			VALUES (?, ?, ?, 'f.jsonl', ?, 3, ?)`, fileID, who, uploadID, purpose, at); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		b.Fatal(err)
+	}
+	list := func(b *testing.B, q store.FileQuery, want int) {
+		got := 0
+		for {
+			page, more, err := s.ListFiles(ctx, owner, q, t0)
+			if err != nil {
+				b.Fatal(err)
+			}
+			got += len(page)
+			if !more {
+				break
+			}
+			q.After = page[len(page)-1].ID
+		}
+		if got != want {
+			b.Fatalf("listed %d Files, want %d", got, want)
+		}
+	}
+	for _, c := range []struct {
+		name string
+		q    store.FileQuery
+		want int
+	}{
+		{"one-page-of-10000", store.FileQuery{Limit: n, Desc: true}, n},
+		{"100-pages-of-100", store.FileQuery{Limit: 100, Desc: true}, n},
+		{"purpose-one-page", store.FileQuery{Limit: n, Desc: true, Purpose: "batch"}, n / 2},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			for range b.N {
+				list(b, c.q, c.want)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(c.want), "ns/file")
+		})
+	}
+}
