@@ -165,7 +165,8 @@ type Limits struct {
 	// would take them past it is refused with *UploadFullError.
 	MaxUpload int64
 	// Quota, when above 0, bounds the bytes one owner keeps: the parts of its uploads that are
-	// not completed (until they are released) plus its files that have not expired. A part that
+	// not completed (until they are released) plus its files that exist (neither deleted nor
+	// expired). A part that
 	// would take them past it is refused with *QuotaError.
 	Quota int64
 }

@@ -128,9 +128,12 @@ var invariantQueries = []struct{ rule, query string }{
 		 EXISTS (SELECT 1 FROM files f WHERE f.upload_id = u.id))`},
 	{"a cancelled upload keeps no part",
 		`SELECT DISTINCT u.id FROM uploads u JOIN parts p ON p.upload_id = u.id WHERE u.status = 'cancelled'`},
-	{"a file is as large as its upload and as its parts",
-		`SELECT f.id FROM files f JOIN uploads u ON u.id = f.upload_id WHERE f.bytes != u.bytes OR f.bytes !=
-		 (SELECT COALESCE(SUM(p.size), -1) FROM file_parts fp JOIN parts p ON p.id = fp.part_id WHERE fp.file_id = f.id)`},
+	{"a file is as large as its upload and, until it is deleted, as its parts",
+		`SELECT f.id FROM files f JOIN uploads u ON u.id = f.upload_id WHERE f.bytes != u.bytes OR (f.deleted_at IS NULL AND f.bytes !=
+		 (SELECT COALESCE(SUM(p.size), -1) FROM file_parts fp JOIN parts p ON p.id = fp.part_id WHERE fp.file_id = f.id))`},
+	{"a deleted (or expired and swept) file keeps no part",
+		`SELECT f.id FROM files f WHERE f.deleted_at IS NOT NULL AND (EXISTS (SELECT 1 FROM file_parts fp WHERE fp.file_id = f.id)
+		 OR EXISTS (SELECT 1 FROM parts p WHERE p.upload_id = f.upload_id))`},
 	{"a file's parts belong to its upload",
 		`SELECT fp.part_id FROM file_parts fp JOIN files f ON f.id = fp.file_id JOIN parts p ON p.id = fp.part_id
 		 WHERE p.upload_id != f.upload_id`},

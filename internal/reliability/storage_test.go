@@ -130,7 +130,13 @@ func TestDiskFull(t *testing.T) {
 		ctx := context.Background()
 		u := ts.URL
 
-		// Three uploads: one that will expire (for the sweeper), one to cancel, one to keep.
+		// A file to delete, and three uploads: one that will expire (for the sweeper), one to
+		// cancel, one to keep.
+		fileUpload := idOf(t, postJSON(t, u+"/uploads", keyA, createBody(1<<20)))
+		fp := idOf(t, addPart(t, u, keyA, fileUpload, megabyte(7)))
+		file := decodeOK[struct {
+			File struct{ ID string } `json:"file"`
+		}](t, postJSON(t, u+"/uploads/"+fileUpload+"/complete", keyA, map[string]any{"part_ids": []string{fp}})).File.ID
 		old := idOf(t, postJSON(t, u+"/uploads", keyA, createBody(4<<20)))
 		for i := range 4 {
 			idOf(t, addPart(t, u, keyA, old, megabyte(i)))
@@ -181,12 +187,21 @@ func TestDiskFull(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(dir, "parts", old)); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("the expired upload's parts are still on disk (%v)", err)
 		}
+		// Full once more; deleting a file frees its bytes.
+		free3 := fillDisk(t, filepath.Join(dir, "filler-3"))
+		if r := send(t, rawRequest{method: "DELETE", url: u + "/files/" + file, key: keyA}); r.Status != statusOK {
+			t.Fatalf("delete a file on a full disk: %d %s", r.Status, r.Body)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "parts", fileUpload)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("the deleted file's parts are still on disk (%v)", err)
+		}
 		ts.waitIdle(t)
 		in.checkInvariants(t, true)
 
 		// Space returns: the server takes uploads again, by itself.
 		free1()
 		free2()
+		free3()
 		if got := health(t, ts); got != "ok" {
 			t.Errorf("healthz once space returned: %q, want ok", got)
 		}

@@ -151,7 +151,28 @@ func (s *Store) ListFiles(ctx context.Context, owner string, q store.FileQuery, 
 // tombstone, its parts' rows go, and its upload is marked releasing; then the part files are
 // removed, as Cancel does. A failure to remove them leaves the upload marked, and SweepExpired
 // removes them later (Open removes part files no recorded part owns, too).
+//
+// On a full disk the transaction draws on the space reserve (see space.go): deleting a file is
+// how space is given back.
 func (s *Store) DeleteFile(ctx context.Context, owner, fileID string, now int64) (store.File, error) {
+	var f store.File
+	err := s.freeing(func() error {
+		var err error
+		f, err = s.markFileDeleted(ctx, owner, fileID, now)
+		return err
+	})
+	if err != nil {
+		return store.File{}, err
+	}
+	s.releaseBytes(context.WithoutCancel(ctx), f.UploadID)
+	if s.reserveMissing.Load() {
+		_ = s.keepReserve() // from the bytes just freed
+	}
+	return f, nil
+}
+
+// markFileDeleted is the transaction of DeleteFile.
+func (s *Store) markFileDeleted(ctx context.Context, owner, fileID string, now int64) (store.File, error) {
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return store.File{}, fmt.Errorf("delete file %s: %w", fileID, err)
@@ -167,7 +188,6 @@ func (s *Store) DeleteFile(ctx context.Context, owner, fileID string, now int64)
 	if err := tx.Commit(); err != nil {
 		return store.File{}, fmt.Errorf("delete file %s: %w", fileID, err)
 	}
-	s.releaseBytes(context.WithoutCancel(ctx), f.UploadID)
 	return f, nil
 }
 
