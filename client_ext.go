@@ -30,6 +30,8 @@ type Client struct {
 	afterFunc func(d time.Duration, f func()) (stop func() bool)
 	now       func() time.Time
 	jitter    func() float64
+	// progressInterval is the least time between two Progress calls (progressInterval).
+	progressInterval time.Duration
 }
 
 // NewClient returns a Client configured from the environment (OPENAI_API_KEY, OPENAI_BASE_URL,
@@ -65,6 +67,8 @@ func NewClient(opts ...Option) (*Client, error) {
 		afterFunc:    realAfterFunc,
 		now:          time.Now,
 		jitter:       rand.Float64,
+
+		progressInterval: progressInterval,
 	}
 	api, err := gen.NewClient(base,
 		gen.WithHTTPClient(chain(hc, cfg.middlewares)),

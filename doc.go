@@ -19,8 +19,8 @@
 //	}
 //	fmt.Println(up.File.ID)
 //
-// UploadFile (and UploadReaderAt, for any io.ReaderAt) does the whole lifecycle: create, parts in
-// parallel, complete, and cancel on failure. The single steps are Client.Create, Client.AddPart,
+// UploadFile (and UploadReaderAt, for any io.ReaderAt, and UploadReader, for a stream read once)
+// does the whole lifecycle: create, parts in parallel, complete, and cancel on failure. The single steps are Client.Create, Client.AddPart,
 // Client.Complete and Client.Cancel; Client.RetrieveFile and Client.DownloadFile read the result,
 // Client.ListFiles lists the Files over all pages (an iter.Seq2) and Client.DeleteFile deletes one.
 //

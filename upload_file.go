@@ -42,9 +42,12 @@ type UploadFileParams struct {
 	// ExpiresAfter, when not zero, makes the File expire this long after it is created (see
 	// CreateParams).
 	ExpiresAfter time.Duration
-	// Progress, when not nil, is told how far the upload is, each time more bytes are handed to the
-	// network. Calls come one at a time, from the goroutines sending parts, so it must not block
-	// for long. Bytes of an attempt that failed and is retried are taken back, so Sent may go down.
+	// Progress, when not nil, is told how far the upload is: once as soon as the upload is created,
+	// then as bytes are handed to the network and parts are accepted, at most five times a second,
+	// and a last time when every part is accepted (or the sending stopped), so that the final state
+	// is always reported. Calls come one at a time, from the goroutines sending parts, so it must
+	// not block for long. Bytes of an attempt that failed and is retried are taken back, so Sent
+	// may go down.
 	Progress func(Progress)
 }
 
@@ -52,6 +55,8 @@ type UploadFileParams struct {
 type Progress struct {
 	// UploadID is the ID of the upload.
 	UploadID string
+	// ExpiresAt is when the upload expires unless it is completed.
+	ExpiresAt time.Time
 	// Sent is how many bytes were handed to the network, and Total the size of the file.
 	Sent, Total int64
 	// PartsDone is how many parts the API has accepted, of Parts.
@@ -316,7 +321,8 @@ func (c *Client) sendAndComplete(ctx context.Context, up *Upload, r io.ReaderAt,
 		sum = hashInBackground(work, r, size)
 	}
 
-	prog := &progressTracker{fn: p.Progress, state: Progress{UploadID: up.ID, Total: size, Parts: parts}}
+	prog := c.newProgressTracker(p.Progress, up, size, parts)
+	defer prog.flush()
 	ids := make([]string, parts)
 	next := make(chan int)
 	var (
@@ -401,31 +407,73 @@ func (r *ctxReader) Read(p []byte) (int, error) {
 	return r.r.Read(p)
 }
 
-// progressTracker adds up the bytes sent by all parts and reports them, one call at a time.
+// progressInterval is the least time between two calls of a Progress callback, but for the first
+// and the last.
+const progressInterval = 200 * time.Millisecond
+
+// progressTracker adds up the bytes sent by all parts and reports them, one call at a time and at
+// most once per interval, except for the first call and the last (flush).
 type progressTracker struct {
-	mu    sync.Mutex
-	fn    func(Progress)
-	state Progress
+	mu       sync.Mutex
+	fn       func(Progress)
+	now      func() time.Time
+	interval time.Duration
+	state    Progress
+	reported Progress  // the state last reported
+	last     time.Time // when it was reported
 }
 
-func (t *progressTracker) add(n int64) {
-	if t.fn == nil || n == 0 {
-		return
+// newProgressTracker returns the tracker of the upload up, and reports its start.
+func (c *Client) newProgressTracker(fn func(Progress), up *Upload, size int64, parts int) *progressTracker {
+	t := &progressTracker{fn: fn, now: c.now, interval: c.progressInterval, state: Progress{
+		UploadID: up.ID, ExpiresAt: time.Unix(up.ExpiresAt, 0), Total: size, Parts: parts,
+	}}
+	if fn != nil {
+		t.mu.Lock()
+		t.report()
+		t.mu.Unlock()
 	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.state.Sent += n
+	return t
+}
+
+// report calls fn with the state. t.mu must be held.
+func (t *progressTracker) report() {
+	t.reported, t.last = t.state, t.now()
 	t.fn(t.state)
 }
 
-func (t *progressTracker) partDone() {
+// change changes the state and reports it, unless it was reported less than an interval ago; the
+// change that accepts the last part is always reported.
+func (t *progressTracker) change(f func(*Progress)) {
 	if t.fn == nil {
 		return
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.state.PartsDone++
-	t.fn(t.state)
+	f(&t.state)
+	if t.state.PartsDone == t.state.Parts || t.now().Sub(t.last) >= t.interval {
+		t.report()
+	}
+}
+
+func (t *progressTracker) add(n int64) {
+	if n != 0 {
+		t.change(func(p *Progress) { p.Sent += n })
+	}
+}
+
+func (t *progressTracker) partDone() { t.change(func(p *Progress) { p.PartsDone++ }) }
+
+// flush reports the state if it changed since it was last reported: the sending ended.
+func (t *progressTracker) flush() {
+	if t.fn == nil {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.state != t.reported {
+		t.report()
+	}
 }
 
 // progressReader reads one part and reports what it read; when AddPart rewinds it for a retry,

@@ -40,6 +40,7 @@ func TestUploadReaderAtSendsEveryPartAndCompletes(t *testing.T) {
 	var failedOnce atomic.Bool
 	fu.partHook = func(r *http.Request) bool { return !failedOnce.CompareAndSwap(false, true) } // the first attempt fails
 	c, _ := newTestClient(t, f, nil)
+	c.progressInterval = 0 // every change reported, the bytes taken back included
 
 	var mu sync.Mutex
 	var seen []Progress

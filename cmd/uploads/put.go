@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,6 +24,7 @@ type putFlags struct {
 	expiresAfter string
 	verbose      bool
 	progress     string
+	size         string
 }
 
 // putCommand is `uploads put FILE`: the whole upload in one command.
@@ -37,10 +39,16 @@ alone when stdout is not a terminal; with --json, the completed Upload with its 
 On a terminal a live progress bar shows the bytes sent, the parts done, the rate and the time left; when
 stderr is not a terminal nothing but the result is printed (with --verbose, also a line per finished part).
 
+FILE '-' reads standard input, and FILE may be a FIFO or a process substitution such as <(zcat a.gz):
+such a stream is read once, in order, with --size giving its length in advance (the API needs it before
+the first part). A stream is held in memory a part at a time: at most --concurrency × --part-size
+(4 × 16MiB = 64MiB by default).
+
 Ctrl-C cancels the upload on the server, prints the ID of the cancelled upload and exits with 130; a
 second Ctrl-C exits at once without waiting for the cancel.`,
 		Example: `  uploads put train.jsonl --purpose fine-tune
-  uploads put big.jsonl --purpose batch --part-size 16MiB --concurrency 8 --md5 --json`,
+  uploads put big.jsonl --purpose batch --part-size 16MiB --concurrency 8 --md5 --json
+  generate | uploads put - --size 2GiB --filename data.jsonl --purpose batch`,
 		Args: exactArgs("FILE"),
 		RunE: a.action(func(cmd *cobra.Command, args []string) error {
 			return a.put(cmd.Context(), args[0], f)
@@ -48,11 +56,12 @@ second Ctrl-C exits at once without waiting for the cancel.`,
 	}
 	flags := cmd.Flags()
 	flags.StringVar(&f.purpose, "purpose", "", "purpose of the file: assistants, batch, fine-tune, vision, user_data or evals (required)")
-	flags.StringVar(&f.filename, "filename", "", "name to upload the file under (default: the base name of FILE)")
+	flags.StringVar(&f.filename, "filename", "", "name to upload the file under (default: the base name of FILE; required for '-')")
 	flags.StringVar(&f.mimeType, "mime-type", "", "MIME type of the file (default: guessed from its name)")
-	flags.StringVar(&f.partSize, "part-size", "64MiB", "size of each part but the last, at most 64MiB, such as 8MiB or 524288")
+	flags.StringVar(&f.partSize, "part-size", "", "size of each part but the last, at most 64MiB, such as 8MiB or 524288 (default 64MiB for a file, 16MiB for a stream)")
+	flags.StringVar(&f.size, "size", "", "length of a stream (FILE '-', a FIFO), such as 1048576 or 2GiB; required for one")
 	flags.IntVar(&f.concurrency, "concurrency", uploads.DefaultConcurrency, "how many parts to send at once")
-	flags.BoolVar(&f.md5, "md5", false, "have the server check the MD5 of the whole file (reads the file twice)")
+	flags.BoolVar(&f.md5, "md5", false, "have the server check the MD5 of the whole file (a file is read twice for it, a stream hashed as it is read)")
 	flags.StringVar(&f.expiresAfter, "expires-after", "", "make the File expire this long after it is created, such as 24h (1h to 720h)")
 	flags.BoolVarP(&f.verbose, "verbose", "v", false, "print a line per finished part")
 	flags.StringVar(&f.progress, "progress", string(progressAuto), "progress bar on stderr: auto (when stderr is a terminal), bar or none")
@@ -70,11 +79,13 @@ func (f putFlags) params() (uploads.UploadFileParams, progressMode, error) {
 		MD5:         f.md5,
 	}
 	var err error
-	if p.PartSize, err = parseSize(f.partSize); err != nil {
-		return p, "", usagef("--part-size: %v", err)
-	}
-	if p.PartSize < 1 || p.PartSize > uploads.MaxPartSize {
-		return p, "", usagef("--part-size %s is not between 1 byte and 64MiB", f.partSize)
+	if f.partSize != "" {
+		if p.PartSize, err = parseSize(f.partSize); err != nil {
+			return p, "", usagef("--part-size: %v", err)
+		}
+		if p.PartSize < 1 || p.PartSize > uploads.MaxPartSize {
+			return p, "", usagef("--part-size %s is not between 1 byte and 64MiB", f.partSize)
+		}
 	}
 	if p.Concurrency < 1 {
 		return p, "", usagef("--concurrency %d: send at least one part at a time", p.Concurrency)
@@ -101,24 +112,24 @@ func (a *app) put(ctx context.Context, path string, f putFlags) error {
 	if err := checkPurpose(f.purpose); err != nil {
 		return err
 	}
-	info, err := os.Stat(path)
+	in, err := a.openInput(path, f, &params)
 	if err != nil {
-		return fmt.Errorf("upload %s: %w", path, err)
+		return err
 	}
-	if !info.Mode().IsRegular() {
-		return usagef("%s is not a regular file", path)
-	}
+	defer in.close()
 	client, err := a.client()
 	if err != nil {
 		return err
 	}
 	name := params.Filename
-	if name == "" {
-		name = filepath.Base(path)
-	}
-	view := newProgressView(a.env.stderr, a.env.stderrIsTTY, mode, f.verbose, name, info.Size())
+	view := newProgressView(a.env.stderr, a.env.stderrIsTTY, mode, f.verbose, name, in.size)
 	params.Progress = view.update
-	up, err := client.UploadFile(ctx, path, params)
+	var up *uploads.Upload
+	if in.stream != nil {
+		up, err = client.UploadReader(ctx, in.stream, in.size, params)
+	} else {
+		up, err = client.UploadFile(ctx, path, params)
+	}
 	view.finish(err == nil)
 	var upErr *uploads.UploadError
 	if errors.As(err, &upErr) && upErr.Status == uploads.UploadStatusCompleted {
@@ -180,4 +191,72 @@ func (a *app) reportInterrupted(err error) {
 		fmt.Fprintf(a.env.stderr, "interrupted: whether upload %s was cancelled is unknown (if it is still pending, it expires at %s): %s\n",
 			upErr.UploadID, expires, oneLine(describeError(upErr.CancelErr)))
 	}
+}
+
+// input is what put uploads: a regular file, by path, or a stream read once.
+type input struct {
+	size   int64
+	stream io.Reader // nil for a regular file
+	close  func()
+}
+
+// openInput opens what FILE names: '-' for standard input, a regular file, or a FIFO, character device or
+// socket (a process substitution is a FIFO), read once as a stream. A stream needs --size; a name that says
+// nothing ('-', /dev/fd/N) needs --filename. It sets params.Filename.
+func (a *app) openInput(path string, f putFlags, params *uploads.UploadFileParams) (input, error) {
+	var size int64 = -1
+	if f.size != "" {
+		n, err := parseSize(f.size)
+		if err != nil {
+			return input{}, usagef("--size: %v", err)
+		}
+		if n < 1 || n > uploads.MaxUploadSize {
+			return input{}, usagef("--size %s is not between 1 byte and 8GiB", f.size)
+		}
+		size = n
+	}
+	if path == "-" {
+		if params.Filename == "" {
+			return input{}, usagef("put -: give the name to upload standard input under with --filename")
+		}
+		if size < 0 {
+			return input{}, usagef("put -: give the length of standard input with --size (the API needs it before the first part)")
+		}
+		return input{size: size, stream: a.env.stdin, close: func() {}}, nil
+	}
+	info, err := os.Stat(path)
+	if err != nil {
+		return input{}, fmt.Errorf("upload %s: %w", path, err)
+	}
+	if params.Filename == "" {
+		params.Filename = filepath.Base(path)
+	}
+	switch mode := info.Mode(); {
+	case mode.IsRegular():
+		if size >= 0 && size != info.Size() {
+			return input{}, usagef("--size %s, but %s has %d bytes", f.size, path, info.Size())
+		}
+		return input{size: info.Size(), close: func() {}}, nil
+	case mode&(os.ModeNamedPipe|os.ModeCharDevice|os.ModeSocket) != 0:
+		if size < 0 {
+			return input{}, usagef("%s is a stream: give its length with --size (the API needs it before the first part)", path)
+		}
+		if f.filename == "" && anonymousStream(path) {
+			return input{}, usagef("%s has no name worth uploading under: give one with --filename", path)
+		}
+		file, err := os.Open(path)
+		if err != nil {
+			return input{}, fmt.Errorf("upload %s: %w", path, err)
+		}
+		return input{size: size, stream: file, close: func() { file.Close() }}, nil
+	default:
+		return input{}, usagef("%s is not a regular file or a stream", path)
+	}
+}
+
+// anonymousStream reports whether path is a file descriptor's name, such as the /dev/fd/63 of a process
+// substitution, rather than a name chosen for the data.
+func anonymousStream(path string) bool {
+	dir := filepath.Dir(path)
+	return dir == "/dev/fd" || dir == "/dev" || strings.HasPrefix(dir, "/proc/")
 }
