@@ -18,16 +18,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
 	"strings"
 
-	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
-	"github.com/getkin/kin-openapi/routers/gorillamux"
 
-	"github.com/uploadkit/uploads/openapi"
+	"github.com/uploadkit/uploads/internal/speccheck"
 )
 
 // DefaultBasePath is the path prefix the spec's operations live under (the "/v1" of
@@ -61,18 +58,10 @@ func New(ctx context.Context, opts ...Option) (*Validator, error) {
 	for _, o := range opts {
 		o(v)
 	}
-	doc, err := openapi.Load(ctx)
+	// Match any host and port: tests run on loopback at addresses the spec cannot know.
+	router, err := speccheck.NewRouter(ctx, v.basePath)
 	if err != nil {
 		return nil, err
-	}
-	// Match any host and port: tests run on loopback at addresses the spec cannot know.
-	doc.Servers = openapi3.Servers{{URL: v.basePath}}
-	if v.basePath == "" {
-		doc.Servers = nil
-	}
-	router, err := gorillamux.NewRouter(doc)
-	if err != nil {
-		return nil, fmt.Errorf("build router: %w", err)
 	}
 	v.router = router
 	return v, nil
@@ -85,76 +74,6 @@ func (v *Validator) Route(r *http.Request) (*routers.Route, map[string]string, e
 		return nil, nil, fmt.Errorf("%s %s: %w (%v)", r.Method, r.URL.Path, ErrNoRoute, err)
 	}
 	return route, params, nil
-}
-
-// streamsRequestBody reports whether an operation's request body is a stream of bytes that the
-// validators leave unread: the parts of addUploadPart. Its headers are still checked.
-func streamsRequestBody(route *routers.Route) bool {
-	return route.Operation.OperationID == "addUploadPart"
-}
-
-// streamsResponseBody reports whether an operation's successful response body is a stream of bytes
-// that the validators leave unread: the content of downloadFile. Its headers are still checked.
-func streamsResponseBody(route *routers.Route) bool {
-	return route.Operation.OperationID == "downloadFile"
-}
-
-func checkBearer(_ context.Context, in *openapi3filter.AuthenticationInput) error {
-	auth := in.RequestValidationInput.Request.Header.Get("Authorization")
-	// The scheme name is case-insensitive (RFC 7235), the token is not.
-	scheme, token, ok := strings.Cut(auth, " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
-		return errors.New("missing bearer token in the Authorization header")
-	}
-	return nil
-}
-
-// schemaOptions keep schema errors to the path and the reason: the default message also prints the
-// whole schema and the offending value, which buries the reason in a report.
-var schemaOptions = []openapi3.SchemaValidationOption{openapi3.DisableSchemaErrorDetails()}
-
-func (v *Validator) requestInput(r *http.Request, route *routers.Route, params map[string]string) *openapi3filter.RequestValidationInput {
-	return &openapi3filter.RequestValidationInput{
-		Request:    r,
-		PathParams: params,
-		Route:      route,
-		Options: &openapi3filter.Options{
-			AuthenticationFunc:                checkBearer,
-			MultiError:                        true,
-			ExcludeRequestBody:                streamsRequestBody(route),
-			RejectWhenRequestBodyNotSpecified: true,
-			SchemaValidationOptions:           schemaOptions,
-			// A check looks and changes nothing: without this, the defaults of query parameters
-			// the request left out would be written into it (and sent, by the RoundTripper).
-			SkipSettingDefaults: true,
-		},
-	}
-}
-
-// checkStreamedRequest checks the Content-Type of a request whose body the validators leave unread,
-// which openapi3filter skips together with the body.
-func checkStreamedRequest(in *openapi3filter.RequestValidationInput) error {
-	body := in.Route.Operation.RequestBody
-	if body == nil || body.Value == nil {
-		return nil
-	}
-	ct := in.Request.Header.Get("Content-Type")
-	if body.Value.Content.Get(ct) == nil {
-		return &openapi3filter.RequestError{
-			Input:       in,
-			RequestBody: body.Value,
-			Reason:      fmt.Sprintf("header Content-Type has unexpected value %q", ct),
-		}
-	}
-	// A multipart body cannot be read without its boundary.
-	if mediaType, params, err := mime.ParseMediaType(ct); err == nil && strings.HasPrefix(mediaType, "multipart/") && params["boundary"] == "" {
-		return &openapi3filter.RequestError{
-			Input:       in,
-			RequestBody: body.Value,
-			Reason:      fmt.Sprintf("header Content-Type has no boundary in %q", ct),
-		}
-	}
-	return nil
 }
 
 // checkStreamedResponse checks the Content-Type of a response whose body the validators leave
@@ -184,10 +103,10 @@ func (v *Validator) ValidateRequest(r *http.Request) error {
 	return v.validateRequest(r, route, params)
 }
 
-// validateRequest is ValidateRequest for a request already routed.
+// validateRequest is ValidateRequest for a request already routed: speccheck's Observing check,
+// on a body read into memory (at most maxBufferedBody) and put back afterwards.
 func (v *Validator) validateRequest(r *http.Request, route *routers.Route, params map[string]string) error {
-	in := v.requestInput(r, route, params)
-	if !in.Options.ExcludeRequestBody && r.Body != nil && r.Body != http.NoBody {
+	if !speccheck.StreamsRequestBody(route) && r.Body != nil && r.Body != http.NoBody {
 		body, err := io.ReadAll(io.LimitReader(r.Body, maxBufferedBody+1))
 		if err != nil {
 			return &exchangeError{operation: route.Operation.OperationID, side: "request", err: fmt.Errorf("read request body: %w", err)}
@@ -199,36 +118,10 @@ func (v *Validator) validateRequest(r *http.Request, route *routers.Route, param
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		defer func() { r.Body = io.NopCloser(bytes.NewReader(body)) }()
 	}
-	if in.Options.ExcludeRequestBody {
-		// openapi3filter's security check reads whatever body it is given into memory, even with
-		// ExcludeRequestBody set: check a copy of the request without the streamed body.
-		checked := r.WithContext(r.Context())
-		checked.Body = http.NoBody
-		in.Request = checked
-	}
-	err := openapi3filter.ValidateRequest(r.Context(), in)
-	if in.Options.ExcludeRequestBody {
-		err = joinMulti(err, checkStreamedRequest(in))
-	}
-	if err != nil {
+	if err := speccheck.CheckRequest(r.Context(), r, route, params, speccheck.Observing); err != nil {
 		return &exchangeError{operation: route.Operation.OperationID, side: "request", err: err}
 	}
 	return nil
-}
-
-// joinMulti adds extra, when not nil, to err as one more entry of an openapi3.MultiError, the shape
-// that openapi3filter reports several violations in.
-func joinMulti(err, extra error) error {
-	if extra == nil {
-		return err
-	}
-	if err == nil {
-		return extra
-	}
-	if me, ok := err.(openapi3.MultiError); ok {
-		return append(me, extra)
-	}
-	return openapi3.MultiError{err, extra}
 }
 
 // ValidateResponse checks a response to r against the spec: the status must be documented for the
@@ -244,14 +137,14 @@ func (v *Validator) ValidateResponse(r *http.Request, status int, header http.He
 // validateResponse is ValidateResponse for a request already routed.
 func (v *Validator) validateResponse(r *http.Request, route *routers.Route, params map[string]string, status int, header http.Header, body []byte) error {
 	in := &openapi3filter.ResponseValidationInput{
-		RequestValidationInput: v.requestInput(r, route, params),
+		RequestValidationInput: speccheck.RequestInput(r, route, params, speccheck.Observing),
 		Status:                 status,
 		Header:                 header,
 		Options: &openapi3filter.Options{
 			IncludeResponseStatus:   true,
 			MultiError:              true,
-			ExcludeResponseBody:     streamsResponseBody(route) && status/100 == 2,
-			SchemaValidationOptions: schemaOptions,
+			ExcludeResponseBody:     speccheck.StreamsResponseBody(route) && status/100 == 2,
+			SchemaValidationOptions: speccheck.SchemaOptions(),
 		},
 	}
 	in.SetBodyBytes(body)

@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3filter"
+
+	"github.com/uploadkit/uploads/internal/speccheck"
 )
 
 // Exchange is one HTTP exchange in the format of testdata/exchanges (its README.md documents every
@@ -300,7 +302,7 @@ func (v *Validator) CheckExchange(ctx context.Context, ex *Exchange) ([]Failure,
 
 	var failures []Failure
 	reqViolations := Violations(v.validateRequest(req, route, params))
-	if ex.Request.BodyDigest != nil && !streamsRequestBody(route) {
+	if ex.Request.BodyDigest != nil && !speccheck.StreamsRequestBody(route) {
 		failures = append(failures, Failure{Side: "request", Message: "the body was stored as a digest only, so it cannot be checked"})
 	}
 	if again, err := ex.NewRequest(ctx); err == nil && ex.Request.BodyDigest == nil {
@@ -313,7 +315,7 @@ func (v *Validator) CheckExchange(ctx context.Context, ex *Exchange) ([]Failure,
 		if err != nil {
 			return nil, err
 		}
-		streamed := streamsResponseBody(route) && ex.Response.Status/100 == 2
+		streamed := speccheck.StreamsResponseBody(route) && ex.Response.Status/100 == 2
 		if ex.Response.BodyDigest != nil && !streamed {
 			failures = append(failures, Failure{Side: "response", Message: "the body was stored as a digest only, so it cannot be checked"})
 		}
@@ -379,7 +381,7 @@ func (v *Validator) multipartViolations(r *http.Request) []Violation {
 	}
 	in := &openapi3filter.RequestValidationInput{
 		Request: r, PathParams: params, Route: route,
-		Options: &openapi3filter.Options{MultiError: true, SchemaValidationOptions: schemaOptions},
+		Options: &openapi3filter.Options{MultiError: true, SchemaValidationOptions: speccheck.SchemaOptions()},
 	}
 	err = openapi3filter.ValidateRequestBody(r.Context(), in, rb)
 	if err == nil {

@@ -23,6 +23,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/getkin/kin-openapi/routers"
+
+	"github.com/uploadkit/uploads/internal/speccheck"
 )
 
 // Recorder writes every exchange it sees to a directory, one file per exchange, in the format of
@@ -214,8 +216,8 @@ func (r *Recorder) begin(req *http.Request, route *routers.Route, origin string)
 		path:            s.redactPath(req.URL),
 		header:          s.redactHeader(req.Header),
 		origin:          origin,
-		streamsRequest:  streamsRequestBody(route),
-		streamsResponse: streamsResponseBody(route),
+		streamsRequest:  speccheck.StreamsRequestBody(route),
+		streamsResponse: speccheck.StreamsResponseBody(route),
 		secrets:         s,
 	}
 }

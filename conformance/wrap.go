@@ -6,6 +6,8 @@ import (
 	"io"
 	"net/http"
 	"strings"
+
+	"github.com/uploadkit/uploads/internal/speccheck"
 )
 
 // Report receives each violation found by a wrapper. A test's Errorf is the usual choice; it must be
@@ -61,7 +63,7 @@ func (v *Validator) roundTrip(next http.RoundTripper, req *http.Request, unroute
 	c.routed = err == nil
 	switch {
 	case c.routed:
-		if req.Body != nil && req.Body != http.NoBody && !streamsRequestBody(route) {
+		if req.Body != nil && req.Body != http.NoBody && !speccheck.StreamsRequestBody(route) {
 			// The check reads the body and puts a copy back: into a copy of the request, since a
 			// transport must not change the caller's.
 			req = req.Clone(req.Context())

@@ -19,10 +19,9 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
-	"github.com/getkin/kin-openapi/routers/gorillamux"
 
 	"github.com/uploadkit/uploads/internal/limits"
-	"github.com/uploadkit/uploads/openapi"
+	"github.com/uploadkit/uploads/internal/speccheck"
 )
 
 // basePath is where the API lives, as in https://api.openai.com/v1.
@@ -48,16 +47,7 @@ type bufferedBody struct {
 
 // newRouter finds the spec's operation for a request, on any host, under basePath.
 func newRouter(ctx context.Context) (routers.Router, error) {
-	doc, err := openapi.Load(ctx)
-	if err != nil {
-		return nil, err
-	}
-	doc.Servers = openapi3.Servers{{URL: basePath}}
-	router, err := gorillamux.NewRouter(doc)
-	if err != nil {
-		return nil, fmt.Errorf("build the router of the spec: %w", err)
-	}
-	return router, nil
+	return speccheck.NewRouter(ctx, basePath)
 }
 
 // validate checks each request against its operation in the spec before it reaches a handler, and
@@ -75,7 +65,7 @@ func (s *Server) validate(next http.Handler) http.Handler {
 		if sw := findStatusWriter(w); sw != nil {
 			sw.operation = route.Operation.OperationID
 		}
-		streamed := route.Operation.OperationID == opAddUploadPart
+		streamed := speccheck.StreamsRequestBody(route)
 		if streamed {
 			limit := s.maxPart + multipartSlack
 			if r.ContentLength > limit {
@@ -96,28 +86,8 @@ func (s *Server) validate(next http.Handler) http.Handler {
 				return
 			}
 		}
-		// openapi3filter's security check reads whatever body it is given into memory, even with
-		// ExcludeRequestBody set, so a part's request is checked as a copy without its body.
-		checked := r
-		if streamed {
-			checked = r.WithContext(r.Context())
-			checked.Body = http.NoBody
-		}
-		in := &openapi3filter.RequestValidationInput{
-			Request:    checked,
-			PathParams: params,
-			Route:      route,
-			Options: &openapi3filter.Options{
-				// The key was checked by authenticate already.
-				AuthenticationFunc: openapi3filter.NoopAuthenticationFunc,
-				ExcludeRequestBody: streamed,
-				// Hand the handler exactly the value that was validated (see runtime.BindJSONBody).
-				KeepValidatedValue: true,
-				// cancelUpload takes no body; a client sending one has the API wrong.
-				RejectWhenRequestBodyNotSpecified: true,
-			},
-		}
-		if err := openapi3filter.ValidateRequest(r.Context(), in); err != nil {
+		// The key was checked by authenticate already; a part's body is left to the handler.
+		if err := speccheck.CheckRequest(r.Context(), r, route, params, speccheck.Serving); err != nil {
 			writeError(w, requestError(err))
 			return
 		}
