@@ -66,6 +66,7 @@ bench:
 ## bench-check: fail unless the performance targets of BENCHMARKS.md hold, as ratios measured in one run, end to end included (~1 min)
 bench-check:
 	UPLOADS_BENCH_ASSERT=1 $(GO) test -count=1 -run='^Test(Server)?Targets$$' -v ./bench/ ./server/
+	UPLOADS_BENCH_ASSERT=1 $(GO) test -count=1 -run='^TestCancelRateTarget$$' -v ./store/sqlitestore/
 	UPLOADS_BENCH_ASSERT=1 bash scripts/bench-e2e.sh
 
 ## binary-size: the size of a five-line client program on this module and on openai-go, and the modules in its go.mod

@@ -366,6 +366,9 @@ func (e *env) snapshot(uploadID string) stateSnapshot {
 // partsDigest is the MD5 of the contents of the part files of an upload, sorted, and their count.
 func (e *env) partsDigest(uploadID string) string {
 	e.t.Helper()
+	if err := e.store.Settle(context.Background()); err != nil { // files the remover has yet to remove
+		e.t.Fatal(err)
+	}
 	files, err := filepath.Glob(filepath.Join(e.dir, "parts", uploadID, "*"))
 	if err != nil {
 		e.t.Fatal(err)

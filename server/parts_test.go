@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"io/fs"
@@ -17,6 +18,9 @@ import (
 // (dir/parts/<upload id>/...): the proof that a refused part left nothing behind.
 func (e *env) partFiles(uploadID string) int {
 	e.t.Helper()
+	if err := e.store.Settle(context.Background()); err != nil { // files the remover has yet to remove
+		e.t.Fatal(err)
+	}
 	entries, err := os.ReadDir(filepath.Join(e.dir, "parts", uploadID))
 	if errors.Is(err, fs.ErrNotExist) {
 		return 0

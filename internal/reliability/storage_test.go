@@ -175,6 +175,9 @@ func TestDiskFull(t *testing.T) {
 		if r := send(t, rawRequest{method: "POST", url: u + "/uploads/" + doomed + "/cancel", key: keyA}); r.Status != statusOK {
 			t.Fatalf("cancel on a full disk: %d %s", r.Status, r.Body)
 		}
+		if err := ts.store.Settle(ctx); err != nil { // what the background remover does after the answer
+			t.Fatalf("settle: %v", err)
+		}
 		if _, err := os.Stat(filepath.Join(dir, "parts", doomed)); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("the cancelled upload's parts are still on disk (%v)", err)
 		}

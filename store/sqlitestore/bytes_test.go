@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/uploadkit/uploads/store"
 	"github.com/uploadkit/uploads/store/internal/record"
@@ -22,6 +23,7 @@ func TestBytesReleased(t *testing.T) {
 	if _, err := s.Cancel(ctx, owner, cancelled.ID, t0); err != nil {
 		t.Fatalf("Cancel: %v", err)
 	}
+	settle(t, s)
 	if exists(t, s.uploadDir(cancelled.ID)) {
 		t.Errorf("Cancel left the upload's part files")
 	}
@@ -61,10 +63,12 @@ func TestBytesReleased(t *testing.T) {
 func TestSweepRetriesRelease(t *testing.T) {
 	ctx := context.Background()
 	s := openTemp(t, t.TempDir())
+	s.stopRemover() // the sweep alone releases here
 	u := mustCreate(t, s, 4)
 	if _, err := s.Cancel(ctx, owner, u.ID, t0); err != nil {
 		t.Fatalf("Cancel: %v", err)
 	}
+	settle(t, s)
 	// As if removing the files had failed: files back, upload still marked releasing.
 	leftover := filepath.Join(s.uploadDir(u.ID), "part_leftover")
 	os.MkdirAll(filepath.Dir(leftover), 0o755)
@@ -166,5 +170,85 @@ func TestDeleteFileReleasesBytes(t *testing.T) {
 	}
 	if exists(t, s.uploadDir(crashed.ID)) {
 		t.Errorf("the sweep left the deleted file's part files")
+	}
+}
+
+// TestCancelRemovesFilesInTheBackground: after a cancel's answer, the background remover removes
+// the upload's files and marks its bytes released, without a sweep.
+func TestCancelRemovesFilesInTheBackground(t *testing.T) {
+	ctx := context.Background()
+	s := openTemp(t, t.TempDir())
+	u := mustCreate(t, s, 4)
+	mustAddPart(t, s, u.ID, "gone")
+	if _, err := s.Cancel(ctx, owner, u.ID, t0); err != nil {
+		t.Fatalf("Cancel: %v", err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for bytesState(t, s, u.ID) != record.BytesReleased {
+		if time.Now().After(deadline) {
+			t.Fatal("the cancelled upload's bytes were not released in 30 s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if exists(t, s.uploadDir(u.ID)) {
+		t.Errorf("the upload is marked released but its part files remain")
+	}
+}
+
+// TestCancelSurvivesAStopBeforeRemoval: a store that stops after a cancel's commit, before its
+// files were removed, has the cancel (durable in the database) and the mark that the files are
+// to go; the first sweep after reopening removes them.
+func TestCancelSurvivesAStopBeforeRemoval(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := Open(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.stopRemover() // as if the process stopped right after the commit
+	u := mustCreate(t, s, 4)
+	mustAddPart(t, s, u.ID, "left")
+	if _, err := s.Cancel(ctx, owner, u.ID, t0); err != nil {
+		t.Fatalf("Cancel: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s = openTemp(t, dir)
+	got, err := s.GetUpload(ctx, owner, u.ID, t0)
+	if err != nil || got.Status != "cancelled" {
+		t.Fatalf("after reopening the upload is %+v (%v), want cancelled", got, err)
+	}
+	if st := bytesState(t, s, u.ID); st == record.BytesLive {
+		t.Fatalf("after reopening the cancelled upload's bytes are live, want releasing or released")
+	}
+	if n, err := s.SweepExpired(ctx, t0); err != nil || n > 1 {
+		t.Fatalf("SweepExpired = %d, %v; want at most 1 (the remover may have been first)", n, err)
+	}
+	if exists(t, s.uploadDir(u.ID)) {
+		t.Errorf("the cancelled upload's part files remain after a sweep")
+	}
+	if st := bytesState(t, s, u.ID); st != record.BytesReleased {
+		t.Errorf("bytes state after the sweep = %d, want released", st)
+	}
+}
+
+// bytesState reads an upload's bytes_state.
+func bytesState(t *testing.T, s *Store, uploadID string) int {
+	t.Helper()
+	var st int
+	if err := s.read.QueryRow(`SELECT bytes_state FROM uploads WHERE id = ?`, uploadID).Scan(&st); err != nil {
+		t.Fatalf("read bytes_state: %v", err)
+	}
+	return st
+}
+
+// settle does now what the background remover would do soon: release the bytes of every upload
+// marked releasing, so that a test sees the state after it.
+func settle(t *testing.T, s *Store) {
+	t.Helper()
+	if _, err := s.releaseAll(context.Background()); err != nil {
+		t.Fatalf("release: %v", err)
 	}
 }

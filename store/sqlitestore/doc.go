@@ -14,6 +14,17 @@
 // Open removes those. Part rows are deleted before their files (by Cancel, by SweepExpired, and
 // for parts a completion does not use), never after.
 //
+// The promise: an answered create, part, completion, cancel or file deletion is on the disk
+// (synchronous=FULL: its transaction's commit is synced before the call returns, and a part's
+// bytes and directory entry are synced before its record), so it survives the process being
+// killed and the machine losing power. What may follow an answer is only the removal of files no
+// record needs any more: a cancel marks its upload's bytes releasing in its transaction, and the
+// background remover deletes the files after the answer; a crash in between leaves the mark, and
+// the next sweep (or Open, for files no part owns) removes them.
+//
+// Concurrent cancels share one transaction and its one sync (group commit), each in a savepoint
+// of its own; see Cancel.
+//
 // # Completion by reference
 //
 // A completed file's content is its parts in part_ids order by reference: the file_parts table

@@ -48,6 +48,17 @@ type Store struct {
 	reserveMu      sync.Mutex
 	reserveMissing atomic.Bool
 
+	// The background remover of part files (remover.go), and the lock it and the sweeper take
+	// turns on.
+	removerKick     chan struct{}
+	removerStop     chan struct{}
+	removerDone     chan struct{}
+	removerStopOnce sync.Once
+	releaseMu       sync.Mutex
+
+	// cancels gathers concurrent cancels into one transaction (cancel.go).
+	cancels cancelQueue
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -100,6 +111,7 @@ func (s *Store) open(ctx context.Context) error {
 	// Without room for the reserve the store still opens, on a full disk too, and makes the
 	// reserve once there is room.
 	_ = s.keepReserve()
+	s.startRemover()
 	return nil
 }
 
@@ -141,6 +153,7 @@ func openDB(path string, writer bool) (*sql.DB, error) {
 // first return the first call's result.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
+		s.stopRemover()
 		var errs []error
 		if s.read != nil {
 			errs = append(errs, s.read.Close())

@@ -18,8 +18,9 @@ const sweepBatch = 256
 // its upload's). A completed upload is swept only once its file is deleted or expired: until then
 // the file references its parts. For each upload, one transaction marks its bytes as releasing
 // (after which no part can be added and the upload cannot be completed) and deletes its part
-// rows; then the files are removed and the upload marked released. An upload whose files could
-// not be removed stays marked releasing and is tried again by the next sweep.
+// rows; then the files are removed and the uploads marked released (releaseAll), with those a
+// cancel or a file deletion marked and the background remover has not released yet. An upload
+// whose files could not be removed stays marked releasing and is tried again by the next sweep.
 //
 // On a full disk the sweep draws on the space reserve (see space.go), and once it has freed
 // enough, it makes the reserve anew.
@@ -41,18 +42,9 @@ func (s *Store) SweepExpired(ctx context.Context, now int64) (int, error) {
 			}
 		}
 	}
-	ids, err := s.releasingUploads(ctx)
+	swept, err := s.releaseAll(ctx)
 	if err != nil {
-		return 0, err
-	}
-	swept := 0
-	for _, id := range ids {
-		if err := ctx.Err(); err != nil {
-			return swept, fmt.Errorf("sweep: %w", err)
-		}
-		if s.releaseBytes(ctx, id) {
-			swept++
-		}
+		return swept, fmt.Errorf("sweep: %w", err)
 	}
 	return swept, nil
 }
@@ -148,6 +140,8 @@ func (s *Store) releasingUploads(ctx context.Context) ([]string, error) {
 // releaseBytes removes the part files of an upload marked releasing and marks it released. It
 // reports whether both happened; on failure the upload stays marked for the next sweep.
 func (s *Store) releaseBytes(ctx context.Context, uploadID string) bool {
+	s.releaseMu.Lock()
+	defer s.releaseMu.Unlock()
 	if err := os.RemoveAll(s.uploadDir(uploadID)); err != nil {
 		return false
 	}
