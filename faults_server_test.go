@@ -471,3 +471,37 @@ func TestClientTimesOutSlowAnswers(t *testing.T) {
 		t.Errorf("%d attempts, faults %v, waits %v; want 2 attempts after one slow fault", after-before, faults, rec.recorded())
 	}
 }
+
+// UploadFile ends with the right File when answers are lost anywhere: under reset-after on 15%
+// of all requests, and when every answer of Complete is lost (its retry is refused as already
+// completed, and the File is found in the Files list).
+func TestUploadFileUnderLostAnswers(t *testing.T) {
+	for name, f := range map[string]server.Faults{
+		"random":   {Seed: 11, Rules: []server.FaultRule{{Kind: server.FaultResetAfter, Percent: 15}}},
+		"complete": {Operations: []string{"completeUpload"}, Rules: []server.FaultRule{{Kind: server.FaultResetAfter, Percent: 100}}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			fs := newFaultyServer(t, f, server.RateLimit{})
+			c, _ := fs.client(false, WithMaxRetries(8))
+			path, content := writeRandomFile(t, 500_000, 7)
+			up, err := c.UploadFile(context.Background(), path, UploadFileParams{
+				Purpose: PurposeFineTune, PartSize: 64 << 10, Concurrency: 3, MD5: true,
+			})
+			if err != nil {
+				t.Fatalf("upload file under lost answers: %v", err)
+			}
+			if up.Status != UploadStatusCompleted || up.File == nil {
+				t.Fatalf("upload = %+v, want completed with its File", up)
+			}
+			if got := fs.fileContent(up); !bytes.Equal(got, content) {
+				t.Fatal("the File differs from the file")
+			}
+			if u := fs.upload(up.ID); u.Status != store.StatusCompleted || u.FileID != up.File.ID {
+				t.Errorf("store: upload %s with File %q, want completed with %q", u.Status, u.FileID, up.File.ID)
+			}
+			if _, faults := fs.counts(); len(faults) == 0 {
+				t.Fatal("no answer was lost: the test tested nothing")
+			}
+		})
+	}
+}
