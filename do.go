@@ -46,8 +46,6 @@ type request struct {
 // attempts is what do tells a caller about the attempts behind its result, so that a call which
 // is not idempotent can tell a refusal of the request from a refusal of its own earlier effect.
 type attempts struct {
-	// n is how many attempts were sent.
-	n int
 	// lost is the failure of the first attempt that was retried although it may have taken effect
 	// on the server without its answer arriving: a connection error or timeout, or a 408 or 5xx
 	// (which a gateway may send after passing the request on). nil when no retried attempt may
@@ -123,7 +121,6 @@ func (c *Client) do(ctx context.Context, r request) (*http.Response, []byte, err
 				return nil, nil, fmt.Errorf("%s: rewind the body to retry: %w", r.op, err)
 			}
 		}
-		r.history.n = attempt + 1
 		resp, body, err := c.attempt(ctx, r)
 		if err == nil && resp.StatusCode/100 == 2 {
 			return resp, body, nil

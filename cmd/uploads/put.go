@@ -45,7 +45,12 @@ the first part). A stream is held in memory a part at a time: at most --concurre
 (4 × 16MiB = 64MiB by default).
 
 Ctrl-C cancels the upload on the server, prints the ID of the cancelled upload and exits with 130; a
-second Ctrl-C exits at once without waiting for the cancel.`,
+second Ctrl-C exits at once without waiting for the cancel.
+
+An answer lost on the way never makes put lie or upload twice: when the answer to complete is lost, put
+finds the File the upload made in the Files list and prints it; when it cannot tell which File that is,
+it says the upload completed, names the candidates, and exits 0. A failed put says whether the upload
+was cancelled, is still pending, or is in a state it could not find out.`,
 		Example: `  uploads put train.jsonl --purpose fine-tune
   uploads put big.jsonl --purpose batch --part-size 16MiB --concurrency 8 --md5 --json
   generate | uploads put - --size 2GiB --filename data.jsonl --purpose batch`,
