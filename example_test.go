@@ -146,3 +146,47 @@ func ExampleClient_UploadFile() {
 	// sent 85000 bytes in 6 parts
 	// completed train.jsonl 85000
 }
+
+func ExampleClient_ListFiles() {
+	baseURL, stop := startExampleAPI()
+	defer stop()
+	client, err := uploads.NewClient(uploads.WithBaseURL(baseURL), uploads.WithAPIKey(exampleKey))
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, name := range []string{"a.jsonl", "b.jsonl", "c.jsonl"} {
+		if _, err := client.UploadReaderAt(ctx, strings.NewReader("{}\n"), 3, uploads.UploadFileParams{
+			Filename: name, Purpose: uploads.PurposeBatch,
+		}); err != nil {
+			log.Fatal(err)
+		}
+	}
+
+	// The loop asks for each page when it reaches it (one File per page here, to show the paging;
+	// by default a page holds up to 10,000), following the cursor until no page is left.
+	n := 0
+	for f, err := range client.ListFiles(ctx, uploads.ListFilesParams{Purpose: uploads.PurposeBatch, Limit: 1, Order: uploads.ListOrderAsc}) {
+		if err != nil {
+			log.Fatal(err)
+		}
+		if n == 0 {
+			if _, err := client.DeleteFile(ctx, f.ID); err != nil {
+				log.Fatal(err)
+			}
+		}
+		n++
+	}
+	fmt.Println(n, "Files listed")
+	left := 0
+	for _, err := range client.ListFiles(ctx, uploads.ListFilesParams{}) {
+		if err != nil {
+			log.Fatal(err)
+		}
+		left++
+	}
+	fmt.Println(left, "left after one was deleted")
+	// Output:
+	// 3 Files listed
+	// 2 left after one was deleted
+}
