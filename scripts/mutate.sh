@@ -14,24 +14,31 @@ cd "$(dirname "$0")/.."
 pkgs=${MUTATE_PKGS:-. server store/sqlitestore}
 workers=${MUTATE_WORKERS:-2}
 coefficient=${MUTATE_TIMEOUT:-5}
-out=${MUTATE_OUT:-${TMPDIR:-/tmp}/uploads-mutate}
-mkdir -p "$out"
+out=$(mkdir -p "${MUTATE_OUT:-${TMPDIR:-/tmp}/uploads-mutate}" && cd "${MUTATE_OUT:-${TMPDIR:-/tmp}/uploads-mutate}" && pwd)
 
 # The timeout is derived from how long the coverage run took: a cached run would make it a few
 # milliseconds and every mutant would time out.
 export GOFLAGS="${GOFLAGS:+$GOFLAGS }-count=1"
 
+# Mutants are made in a copy of the tree as it is now, so the tree may be edited during the run.
+tree=$(mktemp -d "${TMPDIR:-/tmp}/uploads-mutate-tree.XXXXXX")
+trap 'rm -rf "$tree"' EXIT
+
 for pkg in $pkgs; do
 	name=$(echo "$pkg" | tr / -)
 	[ "$name" = . ] && name=root
+	rm -rf "$tree" && mkdir -p "$tree"
+	tar --exclude=.git --exclude=./.tools --exclude=./data -cf - . | tar -xf - -C "$tree"
 	args=(unleash --workers "$workers" --timeout-coefficient "$coefficient" --output "$out/$name.json")
 	if [ "$pkg" = . ]; then
-		# From the module's root, gremlins takes coverage of the whole module and would mutate every
-		# package: keep to the files of the root package (any path with a slash is elsewhere).
+		# From the module's root gremlins takes the coverage of every package and would mutate them
+		# all. In the copy, the other packages lose their tests (only the root package's tests run
+		# against its mutants), and their files are excluded (any path with a slash).
+		find "$tree" -mindepth 2 -name '*_test.go' -delete
 		args+=(--exclude-files /)
 	fi
 	echo "== mutate $pkg"
 	start=$(date +%s)
-	(cd "$pkg" && go tool gremlins "${args[@]}")
+	(cd "$tree/$pkg" && go tool gremlins "${args[@]}")
 	echo "== $pkg: $(($(date +%s) - start)) s; results in $out/$name.json"
 done
