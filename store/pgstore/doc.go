@@ -5,7 +5,8 @@
 // # Correctness across replicas
 //
 // Every change of an upload's state runs in a transaction holding a lock on the upload's row:
-// cancel and complete take it FOR UPDATE, and recording a part takes it FOR SHARE (so parts of
+// complete takes it FOR UPDATE, cancel is one conditional UPDATE (which takes the same lock), and
+// recording a part takes it FOR SHARE (so parts of
 // one upload are recorded side by side, but never while the state changes). A cancel on one
 // replica racing a complete on another therefore has exactly one winner, and the loser sees the
 // winner's status as a *store.StateError.
@@ -45,6 +46,14 @@
 // Working around these (copying every part server-side into a second multipart upload at
 // completion) would still fail on parts under 5 MiB and would copy the whole file on every
 // complete. One object per part has none of these limits, and completing is a metadata change.
+//
+// # Queries
+//
+// No request runs a query per part: a completion reads its parts with one query (id = ANY) and
+// records the file's parts with one INSERT ... SELECT unnest; objects are deleted in multi-object
+// requests. Statements are prepared once per connection and cached by pgx (its default
+// QueryExecModeCacheStatement), so a request pays for neither parsing nor planning. Requests take
+// 1 (cancel), 3 (create: an INSERT with its checks) or a few round trips each.
 //
 // # Schema
 //

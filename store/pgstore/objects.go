@@ -148,14 +148,21 @@ func (s *Store) abortUnfinished(ctx context.Context, key string) error {
 	return nil
 }
 
-// removeObjects deletes the objects named by keys. Deleting an object that is gone is not an
-// error.
+// removeObjects deletes the objects named by keys, in multi-object delete requests of up to a
+// thousand keys (not one request per object). Deleting an object that is gone is not an error.
 func (s *Store) removeObjects(ctx context.Context, keys []string) error {
-	var errs []error
+	if len(keys) == 0 {
+		return nil
+	}
+	objects := make(chan minio.ObjectInfo, len(keys))
 	for _, key := range keys {
-		err := s.s3.RemoveObject(ctx, s.bucket, key, minio.RemoveObjectOptions{})
-		if err != nil && minio.ToErrorResponse(err).Code != minio.NoSuchKey {
-			errs = append(errs, fmt.Errorf("delete object %s: %w", key, err))
+		objects <- minio.ObjectInfo{Key: key}
+	}
+	close(objects)
+	var errs []error
+	for res := range s.s3.RemoveObjectsWithResult(ctx, s.bucket, objects, minio.RemoveObjectsOptions{}) {
+		if res.Err != nil && minio.ToErrorResponse(res.Err).Code != minio.NoSuchKey {
+			errs = append(errs, fmt.Errorf("delete object %s: %w", res.ObjectName, res.Err))
 		}
 	}
 	return errors.Join(errs...)
