@@ -55,8 +55,9 @@ type Config struct {
 	// uploads (DefaultSweepInterval when 0; never when negative).
 	SweepInterval time.Duration
 	// MaxUploadBytes bounds the bytes of the parts one upload holds (MaxUploadBytes, 8 GiB, when
-	// 0): the part that would take them past it is refused. Parts of an upload declared smaller
-	// are accepted up to it, as the live service accepts them, and refused at completion.
+	// 0): the part that would take them past it is refused. Parts past an upload's declared size
+	// are accepted up to it (a client may send a part again after a lost answer); completion
+	// checks the sizes.
 	MaxUploadBytes int64
 	// StorageQuotaBytes bounds the bytes each key keeps: the parts of its uploads not completed
 	// (until released) plus its files that have not expired (no quota when 0).
