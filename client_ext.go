@@ -195,18 +195,26 @@ func (c *Client) Create(ctx context.Context, p CreateParams, opts ...CallOption)
 
 var md5Hex = regexp.MustCompile(`^[0-9a-fA-F]{32}$`)
 
-// Complete completes an upload: partIDs give the order of the parts in the file, and md5, when not
-// empty, is the MD5 of the whole file as 32 hexadecimal digits, for the API to check. The returned
-// upload is completed and carries its File. Parts of the upload not named in partIDs are left out
-// of the File.
+// CompleteParams says how to complete an upload.
+type CompleteParams struct {
+	// PartIDs are the IDs of the parts, in the order of the file (AddPart returns each). Parts of
+	// the upload not named here are left out of the File. Required.
+	PartIDs []string
+	// MD5, when not empty, is the MD5 of the whole file as 32 hexadecimal digits, for the API to
+	// check before it completes the upload.
+	MD5 string
+}
+
+// Complete completes an upload with the parts p names, in that order, checking p.MD5 when given.
+// The returned upload is completed and carries its File.
 //
 // Completing is not idempotent, yet it is retried like every call, since an attempt that failed
 // may well not have reached the API. When an attempt may have completed the upload without its
 // answer arriving and the retry is refused as already completed, the error is a
 // *CompletedEarlierError (errors.Is(err, ErrCompletedEarlier)): the upload is completed, its File
 // exists, and the API will not say which it is again.
-func (c *Client) Complete(ctx context.Context, uploadID string, partIDs []string, md5 string, opts ...CallOption) (*Upload, error) {
-	up, _, err := c.complete(ctx, uploadID, partIDs, md5, opts)
+func (c *Client) Complete(ctx context.Context, uploadID string, p CompleteParams, opts ...CallOption) (*Upload, error) {
+	up, _, err := c.complete(ctx, uploadID, p.PartIDs, p.MD5, opts)
 	return up, err
 }
 

@@ -46,7 +46,7 @@ func TestCompleteSendsPartsInOrderAndMD5(t *testing.T) {
 		writeJSON(w, http.StatusOK, fixture(t, "complete-200.json"))
 	})
 	c, _ := newTestClient(t, f, nil)
-	up, err := c.Complete(t.Context(), "upload_abc", []string{"part_2", "part_1"}, "9e107d9d372bb6826bd81d3542a419d6")
+	up, err := c.Complete(t.Context(), "upload_abc", CompleteParams{PartIDs: []string{"part_2", "part_1"}, MD5: "9e107d9d372bb6826bd81d3542a419d6"})
 	if err != nil {
 		t.Fatalf("Complete: %v", err)
 	}
@@ -61,7 +61,7 @@ func TestCompleteSendsPartsInOrderAndMD5(t *testing.T) {
 		t.Errorf("body = %s, want %s", req.Body, want)
 	}
 	// Without an MD5 the key is left out.
-	if _, err := c.Complete(t.Context(), "upload_abc", []string{"part_1"}, ""); err != nil {
+	if _, err := c.Complete(t.Context(), "upload_abc", CompleteParams{PartIDs: []string{"part_1"}}); err != nil {
 		t.Fatalf("Complete: %v", err)
 	}
 	if want := `{"part_ids":["part_1"]}`; string(f.requests()[1].Body) != want {
@@ -236,7 +236,7 @@ func TestInvalidIDsSendNothing(t *testing.T) {
 	ops := map[string]func(c *Client, id string) error{
 		"Cancel": func(c *Client, id string) error { _, err := c.Cancel(t.Context(), id); return err },
 		"Complete": func(c *Client, id string) error {
-			_, err := c.Complete(t.Context(), id, []string{"part_1"}, "")
+			_, err := c.Complete(t.Context(), id, CompleteParams{PartIDs: []string{"part_1"}})
 			return err
 		},
 		"AddPart": func(c *Client, id string) error {
@@ -292,9 +292,18 @@ func TestBadParamsSendNothing(t *testing.T) {
 			_, err := c.Create(t.Context(), p)
 			return err
 		}, "expires after"},
-		{"complete without parts", func() error { _, err := c.Complete(t.Context(), "upload_abc", nil, ""); return err }, "part IDs"},
-		{"complete with a blank part", func() error { _, err := c.Complete(t.Context(), "upload_abc", []string{"part_1", ""}, ""); return err }, "part IDs"},
-		{"complete with a bad MD5", func() error { _, err := c.Complete(t.Context(), "upload_abc", []string{"part_1"}, "abc"); return err }, "MD5"},
+		{"complete without parts", func() error {
+			_, err := c.Complete(t.Context(), "upload_abc", CompleteParams{PartIDs: nil})
+			return err
+		}, "part IDs"},
+		{"complete with a blank part", func() error {
+			_, err := c.Complete(t.Context(), "upload_abc", CompleteParams{PartIDs: []string{"part_1", ""}})
+			return err
+		}, "part IDs"},
+		{"complete with a bad MD5", func() error {
+			_, err := c.Complete(t.Context(), "upload_abc", CompleteParams{PartIDs: []string{"part_1"}, MD5: "abc"})
+			return err
+		}, "MD5"},
 		{"add a nil part", func() error { _, err := c.AddPart(t.Context(), "upload_abc", nil); return err }, "data"},
 	}
 	for _, tt := range tests {

@@ -227,7 +227,7 @@ func TestClientRecoversFromOneFault(t *testing.T) {
 			if err != nil {
 				t.Fatalf("add part: %v", err)
 			}
-			up, err := c.Complete(ctx, id, []string{p.ID}, "")
+			up, err := c.Complete(ctx, id, CompleteParams{PartIDs: []string{p.ID}})
 			if err != nil || up.Status != UploadStatusCompleted || up.File == nil || up.File.Bytes != 5 {
 				t.Fatalf("complete: %v, %+v", err, up)
 			}
@@ -431,7 +431,7 @@ func TestClientRecoversLostAnswers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = c.Complete(ctx, id, []string{p.ID}, "")
+	_, err = c.Complete(ctx, id, CompleteParams{PartIDs: []string{p.ID}})
 	if !errors.Is(err, ErrCompletedEarlier) {
 		t.Errorf("complete whose answer was lost: %v, want ErrCompletedEarlier", err)
 	}

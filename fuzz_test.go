@@ -57,7 +57,7 @@ var fuzzCalls = []fuzzCall{
 		return nilIfNil(c.AddPart(t.Context(), "upload_abc", bytes.NewReader([]byte("abc"))))
 	}},
 	{"Complete", func(c *uploads.Client, t *testing.T) (any, error) {
-		return nilIfNil(c.Complete(t.Context(), "upload_abc", []string{"part_a", "part_b"}, ""))
+		return nilIfNil(c.Complete(t.Context(), "upload_abc", uploads.CompleteParams{PartIDs: []string{"part_a", "part_b"}}))
 	}},
 	{"Cancel", func(c *uploads.Client, t *testing.T) (any, error) {
 		return nilIfNil(c.Cancel(t.Context(), "upload_abc"))

@@ -71,7 +71,7 @@ func lossyClients(t *testing.T, rules ...faultproxy.Rule) (through, direct *Clie
 // looks at the parts, and a part that does not exist is refused for that.
 func serverStatus(t *testing.T, c *Client, uploadID string) UploadStatus {
 	t.Helper()
-	_, err := c.Complete(context.Background(), uploadID, []string{"part_that_does_not_exist"}, "")
+	_, err := c.Complete(context.Background(), uploadID, CompleteParams{PartIDs: []string{"part_that_does_not_exist"}})
 	if status, _ := refusedAsAlready(err); status != "" {
 		return status
 	}
@@ -129,7 +129,7 @@ func TestCompleteAfterALostAnswer(t *testing.T) {
 	c, direct, proxy := lossyClients(t, loseFirst("complete"))
 	up, partID := pendingUpload(t, direct, `{"a":1}`)
 
-	_, err := c.Complete(t.Context(), up.ID, []string{partID}, "")
+	_, err := c.Complete(t.Context(), up.ID, CompleteParams{PartIDs: []string{partID}})
 	var earlier *CompletedEarlierError
 	if !errors.Is(err, ErrCompletedEarlier) || !errors.As(err, &earlier) {
 		t.Fatalf("Complete: %v; want a CompletedEarlierError", err)
@@ -153,10 +153,10 @@ func TestCompleteAfterALostAnswer(t *testing.T) {
 func TestCompleteOfACompletedUploadIsARefusal(t *testing.T) {
 	_, direct, _ := lossyClients(t)
 	up, partID := pendingUpload(t, direct, `{"a":1}`)
-	if _, err := direct.Complete(t.Context(), up.ID, []string{partID}, ""); err != nil {
+	if _, err := direct.Complete(t.Context(), up.ID, CompleteParams{PartIDs: []string{partID}}); err != nil {
 		t.Fatal(err)
 	}
-	_, err := direct.Complete(t.Context(), up.ID, []string{partID}, "")
+	_, err := direct.Complete(t.Context(), up.ID, CompleteParams{PartIDs: []string{partID}})
 	var apiErr *APIError
 	if errors.Is(err, ErrCompletedEarlier) || !errors.As(err, &apiErr) || apiErr.StatusCode != 400 {
 		t.Fatalf("second Complete: %v; want the API's refusal", err)
@@ -167,7 +167,7 @@ func TestCompleteOfACompletedUploadIsARefusal(t *testing.T) {
 func TestCompleteAfterAReset(t *testing.T) {
 	c, direct, _ := lossyClients(t, resetFirst("complete"))
 	up, partID := pendingUpload(t, direct, `{"a":1}`)
-	done, err := c.Complete(t.Context(), up.ID, []string{partID}, "")
+	done, err := c.Complete(t.Context(), up.ID, CompleteParams{PartIDs: []string{partID}})
 	if err != nil || done.Status != UploadStatusCompleted || done.File == nil {
 		t.Fatalf("Complete: %+v, %v", done, err)
 	}
@@ -207,7 +207,7 @@ func TestCancelRefusals(t *testing.T) {
 	}
 
 	completed, partID := pendingUpload(t, direct, `{"a":1}`)
-	if _, err := direct.Complete(t.Context(), completed.ID, []string{partID}, ""); err != nil {
+	if _, err := direct.Complete(t.Context(), completed.ID, CompleteParams{PartIDs: []string{partID}}); err != nil {
 		t.Fatal(err)
 	}
 	// The first attempt is refused and its answer lost; the retry is refused the same way.

@@ -75,7 +75,7 @@ func TestLifecycleProjectClient(t *testing.T) {
 		t.FailNow()
 	}
 	sum := md5.Sum(content)
-	done, err := c.Complete(ctx, up.ID, ids, hex.EncodeToString(sum[:]))
+	done, err := c.Complete(ctx, up.ID, uploads.CompleteParams{PartIDs: ids, MD5: hex.EncodeToString(sum[:])})
 	if err != nil {
 		t.Fatalf("complete: %v", err)
 	}

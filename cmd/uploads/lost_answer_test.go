@@ -35,7 +35,7 @@ func behindProxy(t *testing.T, ts *testServer, rules ...faultproxy.Rule) string 
 // that does not exist is refused for the upload's state when it is not pending, else for the part.
 func apiStatus(t *testing.T, c *uploads.Client, uploadID string) uploads.UploadStatus {
 	t.Helper()
-	_, err := c.Complete(context.Background(), uploadID, []string{"part_that_does_not_exist"}, "")
+	_, err := c.Complete(context.Background(), uploadID, uploads.CompleteParams{PartIDs: []string{"part_that_does_not_exist"}})
 	var apiErr *uploads.APIError
 	if !errors.As(err, &apiErr) {
 		t.Fatalf("read the status of upload %s: %v", uploadID, err)
@@ -158,7 +158,7 @@ func testAddPartFromPipe(t *testing.T, bin string) {
 		t.Fatalf("add-part -: exit %d: %s", res.code, res.stderr)
 	}
 	p2 := decodeJSON(t, res.stdout)["id"].(string)
-	done, err := direct.Complete(ctx, up.ID, []string{p1, p2}, "")
+	done, err := direct.Complete(ctx, up.ID, uploads.CompleteParams{PartIDs: []string{p1, p2}})
 	if err != nil {
 		t.Fatal(err)
 	}

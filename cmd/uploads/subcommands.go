@@ -101,7 +101,7 @@ first, then the --part values.`,
 				return usagef("%s: no part IDs: give them after UPLOAD_ID or with --part (usage: %s)", cmd.CommandPath(), cmd.UseLine())
 			}
 			err := callAndPrint(a, func(client *uploads.Client, capture uploads.CallOption) (*uploads.Upload, error) {
-				return client.Complete(cmd.Context(), args[0], ids, strings.TrimSpace(md5), capture)
+				return client.Complete(cmd.Context(), args[0], uploads.CompleteParams{PartIDs: ids, MD5: strings.TrimSpace(md5)}, capture)
 			}, uploadSummary, func(u *uploads.Upload) string {
 				if u.File != nil {
 					return u.File.ID

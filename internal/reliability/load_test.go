@@ -236,7 +236,9 @@ func lifecycle(ctx context.Context, c *uploads.Client, rng *rand.Rand, cfg loadC
 		var done *uploads.Upload
 		var cerr, xerr error
 		var race sync.WaitGroup
-		race.Go(func() { done, cerr = c.Complete(ctx, up.ID, ids, hex.EncodeToString(sum[:])) })
+		race.Go(func() {
+			done, cerr = c.Complete(ctx, up.ID, uploads.CompleteParams{PartIDs: ids, MD5: hex.EncodeToString(sum[:])})
+		})
 		race.Go(func() { _, xerr = c.Cancel(ctx, up.ID) })
 		race.Wait()
 		switch {
@@ -258,7 +260,7 @@ func lifecycle(ctx context.Context, c *uploads.Client, rng *rand.Rand, cfg loadC
 			return out, true, checkFile(ctx, c, done, whole)
 		}
 	default:
-		done, err := c.Complete(ctx, up.ID, ids, hex.EncodeToString(sum[:]))
+		done, err := c.Complete(ctx, up.ID, uploads.CompleteParams{PartIDs: ids, MD5: hex.EncodeToString(sum[:])})
 		if err != nil {
 			return out, false, err
 		}
