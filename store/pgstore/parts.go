@@ -25,7 +25,8 @@ const cleanupTimeout = 30 * time.Second
 // in takes no part, and checks lim under advisory locks on the owner (for the quota) and the
 // upload (for its total), so that parts recorded at once on several replicas cannot together go
 // past either.
-func (s *Store) AddPart(ctx context.Context, owner, uploadID, partID string, data io.Reader, lim store.Limits, now store.Clock) (store.Part, error) {
+func (s *Store) AddPart(ctx context.Context, owner, uploadID, partID string, data io.Reader, lim store.Limits, now store.Clock) (_ store.Part, err error) {
+	defer func() { err = noSpace(err) }()
 	const op = "add a part to"
 	if !record.ValidID(partID) {
 		return store.Part{}, fmt.Errorf("add part %q: the id may hold only letters, digits, '-' and '_'", partID)

@@ -51,7 +51,7 @@ func (s *Store) CreateUpload(ctx context.Context, u store.Upload) error {
 		u.ID, u.Owner, u.Filename, u.Purpose, u.MIMEType, u.Bytes, u.CreatedAt, u.ExpiresAt,
 		u.FileExpiresAfter, string(u.Status))
 	if err != nil {
-		return fmt.Errorf("create upload %s: %w", u.ID, err)
+		return fmt.Errorf("create upload %s: %w", u.ID, noSpace(err))
 	}
 	return nil
 }
