@@ -17,7 +17,7 @@ BENCH_COUNT ?= 8
 NORACE_TESTS := ^(TestAddPart64MiB|TestPartAllocation)$$
 BENCH_OUT   ?= $(or $(TMPDIR),/tmp)/uploads-bench.txt
 
-.PHONY: all run test conformance generate check-generated lint lint-go lint-spec bench bench-check bench-e2e binary-size fuzz mutate ci spec-diff upstream-diff
+.PHONY: all run test conformance generate check-generated lint lint-go lint-spec bench bench-check bench-e2e bench-server binary-size fuzz mutate ci spec-diff upstream-diff
 
 all: test
 
@@ -72,6 +72,10 @@ bench-check:
 ## binary-size: the size of a five-line client program on this module and on openai-go, and the modules in its go.mod
 binary-size:
 	bash scripts/binary-size.sh
+
+## bench-server: the server under load (every operation at 1, 16 and 64 clients) on SQLite and on PostgreSQL + S3 with one and two replicas, beside the bare handler, as the tables of BENCHMARKS.md (~10 min)
+bench-server:
+	UPLOADS_LOAD=1 bash scripts/ci-engines.sh $(GO) test -count=1 -timeout 60m -run='^TestLoad$$' -v ./internal/loadbench/
 
 ## bench-e2e: upload a generated 1 GiB file through the built server and client; rate and peak memory of each
 bench-e2e:

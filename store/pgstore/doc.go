@@ -53,7 +53,8 @@
 // records the file's parts with one INSERT ... SELECT unnest; objects are deleted in multi-object
 // requests. Statements are prepared once per connection and cached by pgx (its default
 // QueryExecModeCacheStatement), so a request pays for neither parsing nor planning. Requests take
-// 1 (cancel), 3 (create: an INSERT with its checks) or a few round trips each.
+// one round trip (create, cancel) or a few (a part: the check, the note, then the recording
+// transaction; a completion: the checks, then its transaction).
 //
 // # Schema
 //
