@@ -2,6 +2,7 @@ package uploads_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -139,7 +140,7 @@ func ExampleClient_UploadFile() {
 		},
 	})
 	if err != nil {
-		log.Fatal(err) // an *uploads.UploadError says whether the upload was cancelled
+		log.Fatal(err) // an *uploads.UploadError says what became of the upload (its Status)
 	}
 	fmt.Println(up.Status, up.File.Filename, up.File.Bytes)
 	// Output:
@@ -189,4 +190,28 @@ func ExampleClient_ListFiles() {
 	// Output:
 	// 3 Files listed
 	// 2 left after one was deleted
+}
+
+// Complete and Cancel are not idempotent, yet retried. When an attempt's answer is lost and the
+// retry is refused because that attempt did the work, the client says so, apart from a refusal.
+func ExampleClient_Complete_lostAnswer() {
+	client, err := uploads.NewClient()
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx := context.Background()
+	up, err := client.Complete(ctx, "upload_abc123", []string{"part_1", "part_2"}, "")
+	var refused *uploads.APIError
+	switch {
+	case errors.Is(err, uploads.ErrCompletedEarlier):
+		// Completed by an attempt whose answer was lost: the File exists (see ListFiles), and
+		// uploading again would make a second one.
+		fmt.Println("completed")
+	case errors.As(err, &refused):
+		fmt.Println("refused:", refused.Message) // a first attempt refused, for whatever reason
+	case err != nil:
+		log.Fatal(err)
+	default:
+		fmt.Println(up.Status, up.File.ID)
+	}
 }
