@@ -200,7 +200,7 @@ func ExampleClient_Complete_lostAnswer() {
 		log.Fatal(err)
 	}
 	ctx := context.Background()
-	up, err := client.Complete(ctx, "upload_abc123", []string{"part_1", "part_2"}, "")
+	up, err := client.Complete(ctx, "upload_abc123", uploads.CompleteParams{PartIDs: []string{"part_1", "part_2"}})
 	var refused *uploads.APIError
 	switch {
 	case errors.Is(err, uploads.ErrCompletedEarlier):
