@@ -49,6 +49,14 @@ type UploadFileParams struct {
 	// not block for long. Bytes of an attempt that failed and is retried are taken back, so Sent
 	// may go down.
 	Progress func(Progress)
+	// Journal, when not empty, is the path of a file in which the upload is recorded, with each
+	// part the API acknowledged, so that a later call for the same source with the same Journal
+	// resumes the upload rather than starting over; see "Resuming" on UploadReaderAt. Default off.
+	Journal string
+	// OnJournal, when not nil, is told at the start what became of the journal found at Journal:
+	// the upload resumes from it, or a new upload starts, and why. It is not called when there is
+	// no journal.
+	OnJournal func(JournalEvent)
 }
 
 // Progress is how far an UploadFile is.
@@ -93,6 +101,9 @@ type UploadError struct {
 	Candidates []File
 	// FindErr is why the Files of a completed upload could not be listed.
 	FindErr error
+	// Kept is true when the upload was left pending on purpose, with its journal
+	// (UploadFileParams.Journal), so that a new call resumes it: Status is then pending.
+	Kept bool
 }
 
 // Error says which upload failed and why, and what became of it.
@@ -116,6 +127,9 @@ func (e *UploadError) Error() string {
 		}
 		return msg + fmt.Sprintf("its File is one of %s, which all match it", strings.Join(ids, ", "))
 	case UploadStatusPending:
+		if e.Kept {
+			return msg + fmt.Sprintf("the upload stays pending until %s, and its journal lets a new call resume it", expires)
+		}
 		return msg + fmt.Sprintf("the upload could not be cancelled (%v) and stays pending until it expires at %s", e.CancelErr, expires)
 	case UploadStatusExpired:
 		return msg + "the upload has expired"
@@ -147,7 +161,13 @@ func (c *Client) UploadFile(ctx context.Context, path string, p UploadFileParams
 	if p.Filename == "" {
 		p.Filename = filepath.Base(path)
 	}
-	return c.UploadReaderAt(ctx, f, info.Size(), p)
+	src := source{ModTime: info.ModTime().UnixNano()}
+	if p.Journal != "" {
+		if src.Path, err = filepath.Abs(path); err != nil {
+			return nil, fmt.Errorf("upload file: %w", err)
+		}
+	}
+	return c.uploadReaderAt(ctx, f, info.Size(), p, src)
 }
 
 // UploadReaderAt uploads size bytes read from r in parts and returns the completed Upload, whose
@@ -176,7 +196,34 @@ func (c *Client) UploadFile(ctx context.Context, path string, p UploadFileParams
 // one File of its purpose, filename and size created since the upload) and returns the completed
 // Upload as if nothing had been lost; when no File or several match, its *UploadError says the
 // upload completed and names the candidates.
+//
+// # Resuming
+//
+// With p.Journal set, the upload is recorded in that file: the upload's ID and expiry, the
+// source's identity (its size, the SHA-256 of its first and last MiB, and for UploadFile its
+// absolute path and modification time), the part size, and each part's index and ID once the API
+// acknowledged it. Each record is synced to disk and checksummed: a crash while writing costs at
+// most the part being recorded, never a wrong entry.
+//
+// When a journal is found at the start, it is used only if it still applies: the same source
+// identity, part size, filename, purpose, MIME type and ExpiresAfter, and an upload that expires
+// more than ResumeMargin from now. Then only the parts it does not record are sent, and the
+// upload is completed with all the part IDs in file order. When it does not apply, or the API
+// refuses the upload as expired, cancelled or unknown, the journal is removed, its upload
+// cancelled if it may still be pending, OnJournal told why, and a new upload started: parts of two
+// sources are never completed together. For a reader the identity is its size and fingerprint
+// only: a change between the first and the last MiB goes unnoticed.
+//
+// With a journal, a failure that a new call may get past (ctx done, connection errors, 5xx and
+// 429 answers once retries are spent, a read error of the source) does not cancel the upload: it
+// stays pending with its journal, and the *UploadError has Kept set. Other failures cancel it as
+// without a journal. The journal is removed once the upload is completed or cancelled.
 func (c *Client) UploadReaderAt(ctx context.Context, r io.ReaderAt, size int64, p UploadFileParams) (*Upload, error) {
+	return c.uploadReaderAt(ctx, r, size, p, source{})
+}
+
+// uploadReaderAt is UploadReaderAt, knowing more of the source when it is a file.
+func (c *Client) uploadReaderAt(ctx context.Context, r io.ReaderAt, size int64, p UploadFileParams, src source) (*Upload, error) {
 	op := "upload " + p.Filename
 	bad := func(param, reason string) error {
 		return &InvalidParamError{Operation: op, Param: param, Reason: reason}
@@ -211,12 +258,15 @@ func (c *Client) UploadReaderAt(ctx context.Context, r io.ReaderAt, size int64, 
 	if err := probe(r, size); err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
+	if p.Journal != "" {
+		return c.uploadJournaled(ctx, r, create, partSize, concurrency, p, src)
+	}
 
 	up, err := c.Create(ctx, create)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
-	done, uncertain, err := c.sendAndComplete(ctx, up, r, size, partSize, concurrency, p)
+	done, uncertain, err := c.sendAndComplete(ctx, up, r, size, partSize, concurrency, p, nil, nil)
 	if err == nil {
 		return done, nil
 	}
@@ -310,8 +360,11 @@ func probe(r io.ReaderAt, size int64) error {
 }
 
 // sendAndComplete sends the parts of up and completes it. On failure it also says whether an
-// attempt of Complete may have taken effect without its answer arriving.
-func (c *Client) sendAndComplete(ctx context.Context, up *Upload, r io.ReaderAt, size, partSize int64, concurrency int, p UploadFileParams) (*Upload, bool, error) {
+// attempt of Complete may have taken effect without its answer arriving. The parts in have (by
+// index) were sent before and are not sent again; record, when not nil, is told of each part the
+// API acknowledged, and its failure fails the upload.
+func (c *Client) sendAndComplete(ctx context.Context, up *Upload, r io.ReaderAt, size, partSize int64, concurrency int, p UploadFileParams,
+	have map[int]string, record func(int, string) error) (*Upload, bool, error) {
 	parts := int((size + partSize - 1) / partSize)
 	work, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
@@ -324,6 +377,11 @@ func (c *Client) sendAndComplete(ctx context.Context, up *Upload, r io.ReaderAt,
 	prog := c.newProgressTracker(p.Progress, up, size, parts)
 	defer prog.flush()
 	ids := make([]string, parts)
+	for k, id := range have {
+		ids[k] = id
+		prog.state.Sent += min(partSize, size-int64(k)*partSize)
+		prog.state.PartsDone++
+	}
 	next := make(chan int)
 	var (
 		wg       sync.WaitGroup
@@ -342,12 +400,22 @@ func (c *Client) sendAndComplete(ctx context.Context, up *Upload, r io.ReaderAt,
 					continue
 				}
 				ids[k] = part.ID
+				if record != nil {
+					if err := record(k, part.ID); err != nil {
+						errOnce.Do(func() { firstErr = err })
+						stop(err)
+						continue
+					}
+				}
 				prog.partDone()
 			}
 		})
 	}
 feed:
 	for k := range parts {
+		if ids[k] != "" {
+			continue
+		}
 		select {
 		case next <- k:
 		case <-work.Done():

@@ -25,6 +25,7 @@ type putFlags struct {
 	verbose      bool
 	progress     string
 	size         string
+	resume       bool
 }
 
 // putCommand is `uploads put FILE`: the whole upload in one command.
@@ -50,9 +51,16 @@ second Ctrl-C exits at once without waiting for the cancel.
 An answer lost on the way never makes put lie or upload twice: when the answer to complete is lost, put
 finds the File the upload made in the Files list and prints it; when it cannot tell which File that is,
 it says the upload completed, names the candidates, and exits 0. A failed put says whether the upload
-was cancelled, is still pending, or is in a state it could not find out.`,
+was cancelled, is still pending, or is in a state it could not find out.
+
+With --resume, the upload is recorded as it goes in a journal in the user's cache directory, keyed by the
+absolute path of FILE, so that running the same command again after a crash, a kill, a lost network or a
+Ctrl-C sends only the parts the server did not acknowledge. Ctrl-C then leaves the upload pending (until it
+expires, an hour after it was created) and says how to resume. A journal whose file changed, whose upload
+expired, or that was written with other flags is not used: put says why and starts a new upload.`,
 		Example: `  uploads put train.jsonl --purpose fine-tune
   uploads put big.jsonl --purpose batch --part-size 16MiB --concurrency 8 --md5 --json
+  uploads put huge.jsonl --purpose batch --resume
   generate | uploads put - --size 2GiB --filename data.jsonl --purpose batch`,
 		Args: exactArgs("FILE"),
 		RunE: a.action(func(cmd *cobra.Command, args []string) error {
@@ -70,6 +78,7 @@ was cancelled, is still pending, or is in a state it could not find out.`,
 	flags.StringVar(&f.expiresAfter, "expires-after", "", "make the File expire this long after it is created, such as 24h (1h to 720h)")
 	flags.BoolVarP(&f.verbose, "verbose", "v", false, "print a line per finished part")
 	flags.StringVar(&f.progress, "progress", string(progressAuto), "progress bar on stderr: auto (when stderr is a terminal), bar or none")
+	flags.BoolVar(&f.resume, "resume", false, "keep a journal of the parts sent, resume from it, and leave the upload pending on Ctrl-C")
 	_ = cmd.MarkFlagRequired("purpose")
 	return cmd
 }
@@ -122,6 +131,9 @@ func (a *app) put(ctx context.Context, path string, f putFlags) error {
 		return err
 	}
 	defer in.close()
+	if f.resume && in.stream != nil {
+		return usagef("--resume needs a file: a stream cannot be read again")
+	}
 	client, err := a.client()
 	if err != nil {
 		return err
@@ -129,6 +141,12 @@ func (a *app) put(ctx context.Context, path string, f putFlags) error {
 	name := params.Filename
 	view := newProgressView(a.env.stderr, a.env.stderrIsTTY, mode, f.verbose, name, in.size)
 	params.Progress = view.update
+	if f.resume {
+		if params.Journal, err = journalPath(path); err != nil {
+			return err
+		}
+		params.OnJournal = func(ev uploads.JournalEvent) { reportJournal(noteWriter(view, a.env.stderr), ev) }
+	}
 	var up *uploads.Upload
 	if in.stream != nil {
 		up, err = client.UploadReader(ctx, in.stream, in.size, params)
@@ -146,6 +164,10 @@ func (a *app) put(ctx context.Context, path string, f putFlags) error {
 		if interrupted(ctx) {
 			a.reportInterrupted(err)
 			return errInterrupted
+		}
+		if errors.As(err, &upErr) && upErr.Kept {
+			fmt.Fprintf(a.env.stderr, "note: upload %s stays pending until %s; run the same command with --resume to send only the missing parts\n",
+				upErr.UploadID, formatTime(upErr.ExpiresAt))
 		}
 		return err
 	}
@@ -184,6 +206,11 @@ func (a *app) reportInterrupted(err error) {
 		return
 	}
 	expires := formatTime(upErr.ExpiresAt)
+	if upErr.Kept {
+		fmt.Fprintf(a.env.stderr, "interrupted: upload %s stays pending until %s; to resume it, run the same command again with --resume\n",
+			upErr.UploadID, expires)
+		return
+	}
 	switch upErr.Status {
 	case uploads.UploadStatusCancelled:
 		fmt.Fprintf(a.env.stderr, "interrupted: cancelled upload %s\n", upErr.UploadID)
