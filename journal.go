@@ -337,7 +337,7 @@ func (c *Client) uploadJournaled(ctx context.Context, r io.ReaderAt, create Crea
 	src.Size, src.Fingerprint = size, fp
 	want := journalHeader{Version: journalVersion, Filename: create.Filename, Purpose: create.Purpose, MIMEType: create.MIMEType,
 		ExpiresAfter: int64(create.ExpiresAfter / time.Second), PartSize: partSize, Source: src}
-	plan, ev, err := openJournal(ctx, c, p, want, time.Now())
+	plan, ev, err := openJournal(ctx, c, p, want, c.now())
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}

@@ -90,6 +90,7 @@ func newResumeFixture(t *testing.T) *resumeFixture {
 	fs.now = time.Now()
 	fs.mu.Unlock()
 	c, _ := fs.client(false, WithMaxRetries(0))
+	c.progressInterval = 0 // every change reported, so that interrupt stops after a given part
 	dir := t.TempDir()
 	f := &resumeFixture{fs: fs, c: c, path: filepath.Join(dir, "data.jsonl"), data: testData(40 << 10), journal: filepath.Join(dir, "j", "data.journal")}
 	if err := os.WriteFile(f.path, f.data, 0o644); err != nil {

@@ -377,10 +377,15 @@ func (c *Client) sendAndComplete(ctx context.Context, up *Upload, r io.ReaderAt,
 	prog := c.newProgressTracker(p.Progress, up, size, parts)
 	defer prog.flush()
 	ids := make([]string, parts)
-	for k, id := range have {
-		ids[k] = id
-		prog.state.Sent += min(partSize, size-int64(k)*partSize)
-		prog.state.PartsDone++
+	if len(have) > 0 {
+		prog.mu.Lock()
+		for k, id := range have {
+			ids[k] = id
+			prog.state.Sent += min(partSize, size-int64(k)*partSize)
+			prog.state.PartsDone++
+		}
+		prog.mu.Unlock()
+		prog.flush()
 	}
 	next := make(chan int)
 	var (

@@ -60,6 +60,8 @@ func (c *Client) UploadReader(ctx context.Context, r io.Reader, size int64, p Up
 		return nil, bad("part size", fmt.Sprintf("%d is not between 1 and %d", partSize, MaxPartSize))
 	case concurrency < 1:
 		return nil, bad("concurrency", fmt.Sprintf("%d is less than 1", concurrency))
+	case p.Journal != "":
+		return nil, bad("journal", "a stream cannot be read again to resume: use UploadFile or UploadReaderAt")
 	}
 	mimeType := p.MIMEType
 	if mimeType == "" {

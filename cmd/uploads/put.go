@@ -138,13 +138,15 @@ func (a *app) put(ctx context.Context, path string, f putFlags) error {
 	if err != nil {
 		return err
 	}
-	name := params.Filename
-	view := newProgressView(a.env.stderr, a.env.stderrIsTTY, mode, f.verbose, name, in.size)
-	params.Progress = view.update
 	if f.resume {
 		if params.Journal, err = journalPath(path); err != nil {
 			return err
 		}
+	}
+	name := params.Filename
+	view := newProgressView(a.env.stderr, a.env.stderrIsTTY, mode, f.verbose, name, in.size)
+	params.Progress = view.update
+	if f.resume {
 		params.OnJournal = func(ev uploads.JournalEvent) { reportJournal(noteWriter(view, a.env.stderr), ev) }
 	}
 	var up *uploads.Upload
