@@ -2,6 +2,7 @@ package uploads
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -61,51 +62,6 @@ type attempts struct {
 // on, and a server may fail after doing the work.
 func mayHaveTakenEffect(status int) bool {
 	return status == http.StatusRequestTimeout || status >= 500
-}
-
-// Response is the raw answer to a call, for what this version of the package does not model:
-// fields the API added later, headers. Pass CaptureResponse to a call to get it.
-type Response struct {
-	// StatusCode is the HTTP status of the final attempt.
-	StatusCode int
-	// Header holds the response headers.
-	Header http.Header
-	// Body is the raw JSON body; nil for DownloadFile, whose body is the returned reader.
-	Body []byte
-	// AnswerLost is true when the call succeeded through an earlier attempt whose answer was lost,
-	// as Cancel can: StatusCode, Header and Body are then those of the final attempt, the API's
-	// refusal to do again what was done.
-	AnswerLost bool
-}
-
-// RequestID is the x-request-id header of the response.
-func (r *Response) RequestID() string { return r.Header.Get("x-request-id") }
-
-// CallOption changes one call.
-type CallOption func(*callConfig)
-
-type callConfig struct {
-	response *Response
-}
-
-// CaptureResponse stores the raw answer of a successful call in dst, so that fields this version
-// does not know can still be read:
-//
-//	var raw uploads.Response
-//	up, err := client.Cancel(ctx, id, uploads.CaptureResponse(&raw))
-//	// json.Unmarshal(raw.Body, &myStruct)
-func CaptureResponse(dst *Response) CallOption {
-	return func(c *callConfig) { c.response = dst }
-}
-
-func applyCallOptions(opts []CallOption) callConfig {
-	var cc callConfig
-	for _, o := range opts {
-		if o != nil {
-			o(&cc)
-		}
-	}
-	return cc
 }
 
 // do sends r, retrying as the policy allows, and returns the successful answer with its body read
@@ -280,4 +236,59 @@ func realSleep(ctx context.Context, d time.Duration) error {
 // stopped f from running.
 func realAfterFunc(d time.Duration, f func()) (stop func() bool) {
 	return time.AfterFunc(d, f).Stop
+}
+
+// errNoObject says a successful answer did not hold the object asked for.
+var errNoObject = errors.New("the answer is not an object with an id")
+
+// objectID is the id of the object an answer decoded into: read from the decoded value for the
+// types this package decodes, so that an answer is not parsed twice, else from body.
+func objectID(out any, body []byte) string {
+	switch v := out.(type) {
+	case *Upload:
+		return v.ID
+	case *UploadPart:
+		return v.ID
+	case *File:
+		return v.ID
+	case *FileDeleted:
+		return v.ID
+	case *FileList:
+		// A list has no id of its own: it is the object asked for when it holds its array.
+		if v.Data == nil {
+			return ""
+		}
+		return string(v.Object) + " list"
+	}
+	var head struct {
+		ID string `json:"id"`
+	}
+	if json.Unmarshal(body, &head) != nil {
+		return ""
+	}
+	return head.ID
+}
+
+// callJSON sends r and decodes the JSON answer into out. Unknown fields and enum values decode
+// without error; the raw answer goes to CaptureResponse.
+func (c *Client) callJSON(ctx context.Context, r request, opts []CallOption, out any) error {
+	resp, body, err := c.do(ctx, r)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(body, out); err != nil {
+		return fmt.Errorf("%s: decode the answer (%d, %q): %w", r.op, resp.StatusCode, snippet(body), err)
+	}
+	// Every object this API returns has an id. A success without one (null, {}, an error envelope
+	// sent with 200 by a proxy) decoded to nothing usable and must not pass for the object.
+	if objectID(out, body) == "" {
+		return fmt.Errorf("%s: decode the answer (%d, %q): %w", r.op, resp.StatusCode, snippet(body), errNoObject)
+	}
+	if len(opts) == 0 {
+		return nil
+	}
+	if cc := applyCallOptions(opts); cc.response != nil {
+		*cc.response = Response{StatusCode: resp.StatusCode, Header: resp.Header, Body: body}
+	}
+	return nil
 }

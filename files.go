@@ -3,6 +3,7 @@ package uploads
 import (
 	"context"
 	"fmt"
+	"io"
 	"iter"
 	"net/http"
 
@@ -164,4 +165,43 @@ func (c *Client) DeleteFile(ctx context.Context, fileID string, opts ...CallOpti
 		return nil, err
 	}
 	return &d, nil
+}
+
+// RetrieveFile returns the File with the given ID, such as the one a completed upload produced.
+func (c *Client) RetrieveFile(ctx context.Context, fileID string, opts ...CallOption) (*File, error) {
+	const what = "retrieve file"
+	if err := checkID(what, "file ID", fileID); err != nil {
+		return nil, err
+	}
+	var f File
+	err := c.callJSON(ctx, request{op: what + " " + fileID, send: func(ctx context.Context) (*http.Response, error) {
+		return c.api.RetrieveFile(ctx, fileID)
+	}}, opts, &f)
+	if err != nil {
+		return nil, err
+	}
+	return &f, nil
+}
+
+// DownloadFile returns the content of the File with the given ID. The caller must close it.
+// Failures before the body starts are retried; a failure while reading the body is the caller's
+// to handle.
+func (c *Client) DownloadFile(ctx context.Context, fileID string, opts ...CallOption) (io.ReadCloser, error) {
+	const what = "download file"
+	if err := checkID(what, "file ID", fileID); err != nil {
+		return nil, err
+	}
+	resp, _, err := c.do(ctx, request{op: what + " " + fileID, stream: true, send: func(ctx context.Context) (*http.Response, error) {
+		return c.api.DownloadFile(ctx, fileID, func(_ context.Context, req *http.Request) error {
+			req.Header.Set("Accept", "application/octet-stream, */*")
+			return nil
+		})
+	}})
+	if err != nil {
+		return nil, err
+	}
+	if cc := applyCallOptions(opts); cc.response != nil {
+		*cc.response = Response{StatusCode: resp.StatusCode, Header: resp.Header}
+	}
+	return resp.Body, nil
 }
