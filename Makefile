@@ -67,6 +67,7 @@ bench:
 bench-check:
 	UPLOADS_BENCH_ASSERT=1 $(GO) test -count=1 -run='^Test(Server)?Targets$$' -v ./bench/ ./server/
 	UPLOADS_BENCH_ASSERT=1 $(GO) test -count=1 -run='^TestCancelRateTarget$$' -v ./store/sqlitestore/
+	UPLOADS_BENCH_ASSERT=1 bash scripts/ci-engines.sh $(GO) test -count=1 -run='^TestPostgresTargets$$' -v ./internal/loadbench/
 	UPLOADS_BENCH_ASSERT=1 bash scripts/bench-e2e.sh
 
 ## binary-size: the size of a five-line client program on this module and on openai-go, and the modules in its go.mod

@@ -23,7 +23,8 @@
 // are retried by the sweeper if they fail.
 //
 // A part larger than one 8 MiB buffer is written as an S3 multipart upload of 8 MiB chunks read
-// into that one buffer, aborted if the write fails. A writer that dies leaves the multipart upload
+// into two buffers in turn (one is sent while the next chunk is read into the other), aborted if
+// the write fails. A writer that dies leaves the multipart upload
 // unfinished; the sweeper aborts it with the rest of the write's leftovers, and aborts any
 // unfinished multipart upload older than the writes' grace period that has no note.
 //

@@ -16,7 +16,7 @@ import (
 //	-s3-region      UPLOADS_S3_REGION       region (found out when empty)
 //	-s3-use-ssl     UPLOADS_S3_USE_SSL      HTTPS to the endpoint (default true)
 //	-s3-prefix      UPLOADS_S3_PREFIX       prefix of every object key
-//	-parts-in-flight UPLOADS_PARTS_IN_FLIGHT parts written at once (8 MiB of memory each)
+//	-parts-in-flight UPLOADS_PARTS_IN_FLIGHT parts written at once (up to 16 MiB of memory each)
 func RegisterFlags(fs *flag.FlagSet, getenv func(string) string) *Config {
 	cfg := &Config{
 		DatabaseURL: getenv("UPLOADS_DATABASE_URL"),
@@ -42,6 +42,6 @@ func RegisterFlags(fs *flag.FlagSet, getenv func(string) string) *Config {
 	fs.StringVar(&cfg.S3Region, "s3-region", cfg.S3Region, "S3 region, found out when empty (env UPLOADS_S3_REGION)")
 	fs.BoolVar(&cfg.S3UseSSL, "s3-use-ssl", cfg.S3UseSSL, "use HTTPS to the S3 endpoint (env UPLOADS_S3_USE_SSL)")
 	fs.StringVar(&cfg.S3Prefix, "s3-prefix", cfg.S3Prefix, "prefix of every object key, to share a bucket (env UPLOADS_S3_PREFIX)")
-	fs.IntVar(&cfg.PartsInFlight, "parts-in-flight", cfg.PartsInFlight, "parts written to the bucket at once, 8 MiB of memory each; 0 means 16 (env UPLOADS_PARTS_IN_FLIGHT)")
+	fs.IntVar(&cfg.PartsInFlight, "parts-in-flight", cfg.PartsInFlight, "parts written to the bucket at once, up to 16 MiB of memory each; 0 means 8 (env UPLOADS_PARTS_IN_FLIGHT)")
 	return cfg
 }

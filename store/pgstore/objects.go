@@ -15,11 +15,11 @@ import (
 const (
 	// partChunkSize is the buffer each part in flight holds: a part that fits goes in one PUT
 	// from it, a larger one is sent as an S3 multipart upload of chunks of this size (the S3
-	// minimum is 5 MiB), read into the same buffer one after the other.
+	// minimum is 5 MiB), read into two such buffers in turn.
 	partChunkSize = 8 << 20
 	// DefaultPartsInFlight is how many parts one Store writes at once when Config.PartsInFlight
 	// is 0; more wait for a turn.
-	DefaultPartsInFlight = 16
+	DefaultPartsInFlight = 8
 )
 
 // errTooLarge is what sizeGuard returns once it has read more than its limit.
@@ -37,8 +37,8 @@ func (s *Store) partKey(uploadID, partID string) string {
 // putPart streams at most maxSize bytes of data into the object key and returns how many it
 // wrote. If data holds more it returns errTooLarge after reading maxSize+1 bytes; the object
 // may then exist and the caller deletes it. It first waits for one of the Store's slots for parts
-// in flight, each of which owns one partChunkSize buffer: that is all the memory a part takes,
-// whatever its size, so parts' buffers never exceed PartsInFlight × 8 MiB.
+// in flight. A part takes one partChunkSize buffer (a streamed part a second, see putStreamed),
+// whatever its size, so parts' buffers never exceed PartsInFlight × 16 MiB.
 func (s *Store) putPart(ctx context.Context, key string, data io.Reader, maxSize int64) (int64, error) {
 	select {
 	case s.slots <- struct{}{}:
@@ -97,8 +97,8 @@ func (s *Store) putSmall(ctx context.Context, key string, data []byte) (int64, e
 }
 
 // putStreamed writes a part larger than buf as an S3 multipart upload: buf is full of its first
-// chunk, next is the byte after it, and guard reads the rest. The chunks are read into buf one
-// after the other. Any failure aborts the multipart upload (detached from ctx, which may be what
+// chunk, next is the byte after it, and guard reads the rest, into buf and a second buffer in
+// turn, so that a chunk is read from the client while the one before goes to the bucket. Any failure aborts the multipart upload (detached from ctx, which may be what
 // failed), so that only a crash leaves an unfinished multipart upload behind; the sweeper aborts
 // those.
 func (s *Store) putStreamed(ctx context.Context, key string, buf []byte, guard *sizeGuard, next byte) (n int64, err error) {
@@ -114,29 +114,63 @@ func (s *Store) putStreamed(ctx context.Context, key string, buf []byte, guard *
 			_ = core.AbortMultipartUpload(actx, s.bucket, key, uploadID)
 		}
 	}()
+	// Two buffers take turns: the next chunk is read from the client while the last one is sent
+	// to the bucket.
+	otherp := s.buffers.Get().(*[]byte)
+	defer s.buffers.Put(otherp)
+	bufs := [2][]byte{buf, *otherp}
 	var parts []minio.CompletePart
-	chunk, more := buf, true
-	for number := 1; ; number++ {
-		p, err := core.PutObjectPart(ctx, s.bucket, key, uploadID, number, bytes.NewReader(chunk), int64(len(chunk)), minio.PutObjectPartOptions{})
-		if err != nil {
-			return 0, fmt.Errorf("write part object: chunk %d: %w", number, err)
+	var sending chan sent
+	// wait waits for the chunk being sent, if any; its buffer is then free.
+	wait := func() error {
+		if sending == nil {
+			return nil
 		}
-		parts = append(parts, minio.CompletePart{PartNumber: number, ETag: p.ETag})
+		r := <-sending
+		sending = nil
+		if r.err != nil {
+			return fmt.Errorf("write part object: chunk %d: %w", r.part.PartNumber, r.err)
+		}
+		parts = append(parts, r.part)
+		return nil
+	}
+	defer func() { _ = wait() }() // never leave a buffer in use behind
+	chunk, more, cur := buf, true, 0
+	for number := 1; ; number++ {
+		if err := wait(); err != nil {
+			return 0, err
+		}
+		sending = make(chan sent, 1)
+		go func(number int, chunk []byte, out chan<- sent) {
+			p, err := core.PutObjectPart(ctx, s.bucket, key, uploadID, number, bytes.NewReader(chunk), int64(len(chunk)), minio.PutObjectPartOptions{})
+			out <- sent{minio.CompletePart{PartNumber: number, ETag: p.ETag}, err}
+		}(number, chunk, sending)
 		if !more {
 			break
 		}
-		buf[0] = next
+		cur ^= 1
+		b := bufs[cur]
+		b[0] = next
 		var m int
-		m, more, next, err = fill(guard, buf[1:])
+		m, more, next, err = fill(guard, b[1:])
 		if err != nil {
 			return 0, err
 		}
-		chunk = buf[:1+m]
+		chunk = b[:1+m]
+	}
+	if err := wait(); err != nil {
+		return 0, err
 	}
 	if _, err := core.CompleteMultipartUpload(ctx, s.bucket, key, uploadID, parts, minio.PutObjectOptions{}); err != nil {
 		return 0, fmt.Errorf("write part object: complete the multipart upload: %w", err)
 	}
 	return guard.n, nil
+}
+
+// sent is the outcome of sending one chunk of a streamed part.
+type sent struct {
+	part minio.CompletePart
+	err  error
 }
 
 // abortUnfinished aborts every unfinished S3 multipart upload of the object key: one a crashed

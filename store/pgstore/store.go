@@ -38,8 +38,8 @@ type Config struct {
 	// Give it a trailing "/" to make it a folder.
 	S3Prefix string
 	// PartsInFlight is how many parts the Store writes to the bucket at once; more wait their
-	// turn (or until their request ends). Each holds one 8 MiB buffer, so parts never take more
-	// than PartsInFlight × 8 MiB of memory. 0 means DefaultPartsInFlight.
+	// turn (or until their request ends). Each holds at most two 8 MiB buffers, so parts never
+	// take more than PartsInFlight × 16 MiB of memory. 0 means DefaultPartsInFlight.
 	PartsInFlight int
 }
 
