@@ -40,3 +40,15 @@ func GuessMIMEType(filename string) string {
 	}
 	return "application/octet-stream"
 }
+
+// GuessMIMETypeFor is GuessMIMEType for a file uploaded with purpose: the purposes that take JSON
+// Lines only (fine-tune and batch) get "text/jsonl" whatever the extension says, since the API
+// refuses any other type for them and a file sent for them is JSON Lines by definition. Other
+// purposes get GuessMIMEType's guess.
+func GuessMIMETypeFor(filename string, purpose Purpose) string {
+	switch purpose {
+	case PurposeFineTune, PurposeBatch:
+		return "text/jsonl"
+	}
+	return GuessMIMEType(filename)
+}

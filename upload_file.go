@@ -30,7 +30,7 @@ type UploadFileParams struct {
 	Filename string
 	// Purpose is what the file is for, such as PurposeFineTune. Required.
 	Purpose Purpose
-	// MIMEType is the type of the file; when empty it is guessed from Filename with GuessMIMEType.
+	// MIMEType is the type of the file; when empty it is guessed with GuessMIMETypeFor.
 	MIMEType string
 	// PartSize is the size of each part but the last: at most MaxPartSize, which is the default.
 	PartSize int64
@@ -249,7 +249,7 @@ func (c *Client) uploadReaderAt(ctx context.Context, r io.ReaderAt, size int64, 
 	}
 	mimeType := p.MIMEType
 	if mimeType == "" {
-		mimeType = GuessMIMEType(p.Filename)
+		mimeType = GuessMIMETypeFor(p.Filename, p.Purpose)
 	}
 	create := CreateParams{Filename: p.Filename, Purpose: p.Purpose, Bytes: size, MIMEType: mimeType, ExpiresAfter: p.ExpiresAfter}
 	if _, err := create.request(op); err != nil {

@@ -65,7 +65,7 @@ func (c *Client) UploadReader(ctx context.Context, r io.Reader, size int64, p Up
 	}
 	mimeType := p.MIMEType
 	if mimeType == "" {
-		mimeType = GuessMIMEType(p.Filename)
+		mimeType = GuessMIMETypeFor(p.Filename, p.Purpose)
 	}
 	create := CreateParams{Filename: p.Filename, Purpose: p.Purpose, Bytes: size, MIMEType: mimeType, ExpiresAfter: p.ExpiresAfter}
 	if _, err := create.request(op); err != nil {

@@ -33,7 +33,7 @@ finish it with 'uploads complete'. 'uploads put' does all three steps for you.`,
 			}
 			params := uploads.CreateParams{Filename: filename, Purpose: uploads.Purpose(purpose), Bytes: bytes, MIMEType: mimeType}
 			if params.MIMEType == "" {
-				params.MIMEType = uploads.GuessMIMEType(filename)
+				params.MIMEType = uploads.GuessMIMETypeFor(filename, params.Purpose)
 			}
 			if params.ExpiresAfter, err = expiresAfterFlag(expiresAfter); err != nil {
 				return err
