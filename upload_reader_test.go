@@ -115,7 +115,7 @@ func TestUploadReaderReturnsWhileAReadBlocks(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	fu.partHook = func(r *http.Request) bool {
-		cancel() // the first part arrived; the stream has nothing more yet, and the caller gives up
+		cancel()     // the first part arrived; the stream has nothing more yet, and the caller gives up
 		return false // answer 500 without reading the form: the caller is gone, whatever the answer
 	}
 	c, _ := newTestClient(t, f, nil)
