@@ -353,7 +353,7 @@ func tables(results []result) string {
 		f := floorOf[r.op+"/"+strconv.Itoa(r.clients)]
 		rate := float64(r.n) / r.elapsed.Seconds()
 		frate := float64(f.n) / f.elapsed.Seconds()
-		fmt.Fprintf(&b, "| %s | %d | %s | %.0f | %.2f | %v | %v | %.1f | %v | %.1f | %d MiB |\n",
+		fmt.Fprintf(&b, "| %s | %d | %s | %.3g | %.2f | %v | %v | %.1f | %v | %.1f | %d MiB |\n",
 			r.op, r.clients, r.target, rate, rate/frate, r.p50.Round(time.Microsecond), r.p99.Round(time.Microsecond),
 			float64(r.p50)/float64(f.p50), r.cpuPerRequest.Round(time.Microsecond), float64(r.cpuPerRequest)/float64(f.cpuPerRequest), r.rssAfter>>20)
 	}
