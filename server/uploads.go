@@ -29,7 +29,7 @@ const (
 
 // batchFileLifetime is how long a File of purpose batch lives when its upload gave no
 // expires_after: 30 days, the live service's default.
-const batchFileLifetime = 30 * 24 * 3600
+const batchFileLifetime = limits.BatchFileExpiresAfterSeconds
 
 // CreateUpload records a new pending upload, owned by the key of the request.
 func (s *Server) CreateUpload(ctx context.Context, req gen.CreateUploadRequestObject) (gen.CreateUploadResponseObject, error) {

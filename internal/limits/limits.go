@@ -15,6 +15,9 @@ const (
 	// one hour to thirty days.
 	MinFileExpiresAfterSeconds int64 = 3600
 	MaxFileExpiresAfterSeconds int64 = 2592000
+	// BatchFileExpiresAfterSeconds is how long a File of purpose batch lives when its upload gave
+	// no expires_after: 30 days.
+	BatchFileExpiresAfterSeconds int64 = 30 * 24 * 3600
 	// MaxListFilesLimit is the most Files one page of listFiles holds, and its default page size.
 	MaxListFilesLimit int64 = 10000
 )

@@ -79,6 +79,7 @@ func TestLimitsMatchTheSpec(t *testing.T) {
 		fmt.Sprintf("an upload at most %d GiB (%s bytes)", limits.MaxUploadBytes>>30, grouped(limits.MaxUploadBytes)),
 		fmt.Sprintf("`expires_at = created_at + %d`", limits.UploadLifetimeSeconds),
 		fmt.Sprintf("A part may be at most %d bytes.", limits.MaxPartBytes),
+		fmt.Sprintf("`purpose=batch` expire after %d days", limits.BatchFileExpiresAfterSeconds/86400),
 	} {
 		if !strings.Contains(words(string(openapi.YAML)), words(text)) {
 			t.Errorf("the spec does not say %q", text)
