@@ -8,6 +8,7 @@
 #   MUTATE_TIMEOUT  the timeout coefficient: a mutant's tests time out after this many times the
 #                   duration of the coverage run (default 5; raise it on a busy machine)
 #   MUTATE_OUT      directory of the JSON results (default $TMPDIR/uploads-mutate)
+#   MUTATE_ARGS     more flags for gremlins unleash, such as --exclude-files 'faults\.go$'
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,6 +31,8 @@ for pkg in $pkgs; do
 	rm -rf "$tree" && mkdir -p "$tree"
 	tar --exclude=.git --exclude=./.tools --exclude=./data -cf - . | tar -xf - -C "$tree"
 	args=(unleash --workers "$workers" --timeout-coefficient "$coefficient" --output "$out/$name.json")
+	# shellcheck disable=SC2206 # split on purpose: several flags
+	args+=(${MUTATE_ARGS:-})
 	if [ "$pkg" = . ]; then
 		# From the module's root gremlins takes the coverage of every package and would mutate them
 		# all. In the copy, the other packages lose their tests (only the root package's tests run
