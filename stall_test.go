@@ -104,9 +104,9 @@ func TestSlowSteadyPartIsNotCutOff(t *testing.T) {
 	payload := bytes.Repeat([]byte("0123456789abcdef"), 48<<10) // 768 KiB
 	var got []byte
 	f := newFakeAPI(t, partServer(t, func(_ *http.Request, data []byte, _ string) { got = data }))
-	// 4 KiB every 10 ms: the part takes about two seconds to send, four times the attempt timeout.
+	// 4 KiB every 10 ms: the part takes two seconds or more to send, twice the attempt timeout.
 	c, _ := newTestClient(t, f, nil, WithHTTPClient(slowClient(t, steady(4<<10, 10*time.Millisecond))),
-		WithTimeout(500*time.Millisecond), WithStallTimeout(30*time.Second), WithMaxRetries(0))
+		WithTimeout(time.Second), WithStallTimeout(30*time.Second), WithMaxRetries(0))
 	part, err := c.AddPart(t.Context(), "upload_abc", bytes.NewReader(payload))
 	if err != nil {
 		t.Fatalf("AddPart on a slow but steady link: %v", err)
@@ -190,8 +190,8 @@ func TestSlowDownloadIsNotCutOff(t *testing.T) {
 			time.Sleep(50 * time.Millisecond)
 		}
 	})
-	// One second of steady bytes, ten times the attempt timeout, which covers only the headers.
-	c, _ := newTestClient(t, f, nil, WithTimeout(100*time.Millisecond), WithStallTimeout(30*time.Second))
+	// A second of steady bytes, three times the attempt timeout, which covers only the headers.
+	c, _ := newTestClient(t, f, nil, WithTimeout(300*time.Millisecond), WithStallTimeout(30*time.Second))
 	body, err := c.DownloadFile(t.Context(), "file-abc")
 	if err != nil {
 		t.Fatalf("DownloadFile: %v", err)

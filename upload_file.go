@@ -43,9 +43,9 @@ type UploadFileParams struct {
 	// CreateParams).
 	ExpiresAfter time.Duration
 	// Progress, when not nil, is told how far the upload is: once as soon as the upload is created,
-	// then as bytes are handed to the network and parts are accepted, at most five times a second,
-	// and a last time when every part is accepted (or the sending stopped), so that the final state
-	// is always reported. Calls come one at a time, from the goroutines sending parts, so it must
+	// then as bytes are handed to the network and parts are accepted, at most five times a second
+	// (a change is reported within a fifth of a second), and a last time when every part is
+	// accepted (or the sending stopped), so that the final state is always reported. Calls come one at a time, from the goroutines sending parts, so it must
 	// not block for long. Bytes of an attempt that failed and is retried are taken back, so Sent
 	// may go down.
 	Progress func(Progress)
@@ -494,11 +494,14 @@ type progressTracker struct {
 	state    Progress
 	reported Progress  // the state last reported
 	last     time.Time // when it was reported
+
+	after     func(d time.Duration, f func()) (stop func() bool)
+	scheduled bool // a report of the latest change is due when the interval ends
 }
 
 // newProgressTracker returns the tracker of the upload up, and reports its start.
 func (c *Client) newProgressTracker(fn func(Progress), up *Upload, size int64, parts int) *progressTracker {
-	t := &progressTracker{fn: fn, now: c.now, interval: c.progressInterval, state: Progress{
+	t := &progressTracker{fn: fn, now: c.now, after: c.afterFunc, interval: c.progressInterval, state: Progress{
 		UploadID: up.ID, ExpiresAt: time.Unix(up.ExpiresAt, 0), Total: size, Parts: parts,
 	}}
 	if fn != nil {
@@ -524,8 +527,15 @@ func (t *progressTracker) change(f func(*Progress)) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	f(&t.state)
-	if t.state.PartsDone == t.state.Parts || t.now().Sub(t.last) >= t.interval {
+	wait := t.interval - t.now().Sub(t.last)
+	switch {
+	case t.state.PartsDone == t.state.Parts || wait <= 0:
 		t.report()
+	case !t.scheduled:
+		// Report the change when the interval ends, even if nothing changes after it: the last state
+		// before a pause (parts held up, a slow complete) is shown, not one an interval older.
+		t.scheduled = true
+		t.after(wait, t.flush)
 	}
 }
 
@@ -537,13 +547,14 @@ func (t *progressTracker) add(n int64) {
 
 func (t *progressTracker) partDone() { t.change(func(p *Progress) { p.PartsDone++ }) }
 
-// flush reports the state if it changed since it was last reported: the sending ended.
+// flush reports the state if it changed since it was last reported: the interval ended, or the sending.
 func (t *progressTracker) flush() {
 	if t.fn == nil {
 		return
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.scheduled = false
 	if t.state != t.reported {
 		t.report()
 	}

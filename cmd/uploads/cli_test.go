@@ -315,8 +315,8 @@ func testInterruptCancels(t *testing.T, bin string) {
 	if code != exitInterrupted {
 		t.Errorf("exit code %d, want %d; stderr:\n%s", code, exitInterrupted, stderr)
 	}
-	if want := "interrupted: cancelled upload " + uploadID + "\n"; stderr.String() != want {
-		t.Errorf("stderr = %q, want the one line %q", stderr, want)
+	if want := "cancelling " + uploadID + " (Ctrl-C again to quit)\ncancelled " + uploadID + "\n"; stderr.String() != want {
+		t.Errorf("stderr = %q, want the two lines %q", stderr, want)
 	}
 	if stdout.Len() != 0 {
 		t.Errorf("stdout = %q, want nothing", stdout)

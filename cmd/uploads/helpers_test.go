@@ -131,7 +131,8 @@ func (s *ownerStore) CreateUpload(ctx context.Context, u store.Upload) error {
 }
 
 // gate holds the requests it matches until released, after letting the first `pass` of them through: a server
-// slowed down at will. Held requests are answered 503 once released (their client has usually gone by then).
+// slowed down at will. Held requests are answered 503 once released (their client has usually gone by then),
+// or, with proceed, served.
 type gate struct {
 	match    func(*http.Request) bool
 	pass     int64
@@ -139,6 +140,7 @@ type gate struct {
 	held     chan string // the path of each request as it is held
 	release  chan struct{}
 	released sync.Once
+	proceed  bool // once released, a held request goes on to the server instead of getting a 503
 }
 
 func newGate(pass int64, match func(*http.Request) bool) *gate {
@@ -160,6 +162,10 @@ func (g *gate) wrap(next http.Handler) http.Handler {
 		}
 		select {
 		case <-g.release:
+			if g.proceed {
+				next.ServeHTTP(w, r)
+				return
+			}
 		case <-r.Context().Done():
 		case <-time.After(waitBound):
 		}

@@ -18,8 +18,10 @@ func main() {
 		getenv:      os.Getenv,
 		stderrIsTTY: canDrawOn(os.Stderr),
 		stdoutIsTTY: term.IsTerminal(int(os.Stdout.Fd())),
+		width:       terminalWidth(os.Stderr),
+		pending:     &pending{},
 	}
-	ctx, stop := watchInterrupts(context.Background(), notifyInterrupts(), env.stderr, os.Exit)
+	ctx, stop := watchInterrupts(context.Background(), notifyInterrupts(), env.stderr, env.stderrIsTTY, env.pending, os.Exit)
 	code := run(ctx, os.Args[1:], env)
 	stop()
 	os.Exit(code)

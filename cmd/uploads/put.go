@@ -144,16 +144,29 @@ func (a *app) put(ctx context.Context, path string, f putFlags) error {
 		}
 	}
 	name := params.Filename
-	view := newProgressView(a.env.stderr, a.env.stderrIsTTY, mode, f.verbose, name, in.size)
+	view := newProgressView(viewConfig{
+		stderr: a.env.stderr, isTTY: a.env.stderrIsTTY, width: a.env.width, mode: mode, verbose: f.verbose,
+		filename: name, total: in.size, md5: params.MD5, pending: a.env.pending, keep: f.resume,
+	})
 	params.Progress = view.update
 	if f.resume {
 		params.OnJournal = func(ev uploads.JournalEvent) { reportJournal(noteWriter(view, a.env.stderr), ev) }
 	}
+	// On Ctrl-C the bar stops at once and a line says the upload is being cancelled, while the upload's own
+	// code cancels it.
+	stopWatching := context.AfterFunc(ctx, func() {
+		if interrupted(ctx) {
+			view.interrupt()
+		}
+	})
 	var up *uploads.Upload
 	if in.stream != nil {
 		up, err = client.UploadReader(ctx, in.stream, in.size, params)
 	} else {
 		up, err = client.UploadFile(ctx, path, params)
+	}
+	if !stopWatching() && interrupted(ctx) {
+		view.interrupt() // wait for the line, which goes before the outcome
 	}
 	view.finish(err == nil)
 	var upErr *uploads.UploadError
@@ -215,7 +228,7 @@ func (a *app) reportInterrupted(err error) {
 	}
 	switch upErr.Status {
 	case uploads.UploadStatusCancelled:
-		fmt.Fprintf(a.env.stderr, "interrupted: cancelled upload %s\n", upErr.UploadID)
+		fmt.Fprintf(a.env.stderr, "cancelled %s\n", upErr.UploadID)
 	case uploads.UploadStatusPending:
 		fmt.Fprintf(a.env.stderr, "interrupted: upload %s could not be cancelled and stays pending until it expires at %s: %s\n",
 			upErr.UploadID, expires, oneLine(describeError(upErr.CancelErr)))

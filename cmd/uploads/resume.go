@@ -30,8 +30,8 @@ func journalPath(path string) (string, error) {
 // noteWriter is where a line can be written while view shows progress: above a live bar, or
 // stderr.
 func noteWriter(view progressView, stderr io.Writer) io.Writer {
-	if bar, ok := view.(*barView); ok {
-		return bar.container
+	if v, ok := view.(*putView); ok && v.line != nil {
+		return aboveWriter{v.line}
 	}
 	return stderr
 }

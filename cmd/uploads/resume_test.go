@@ -360,9 +360,9 @@ func testResumeInterrupt(t *testing.T, bin string, st store.Store) {
 	if code != exitInterrupted {
 		t.Errorf("exit code %d, want %d; stderr:\n%s", code, exitInterrupted, stderr)
 	}
-	m := regexp.MustCompile(`^interrupted: upload (upload_\w+) stays pending until \S+; to resume it, run the same command again with --resume\n$`).
+	m := regexp.MustCompile(`^stopping; (upload_\w+) stays pending, to be resumed \(Ctrl-C again to quit\)\ninterrupted: upload (upload_\w+) stays pending until \S+; to resume it, run the same command again with --resume\n$`).
 		FindStringSubmatch(stderr.String())
-	if m == nil {
+	if m == nil || m[1] != m[2] {
 		t.Fatalf("stderr should say the upload stays pending and how to resume; got %q", stderr)
 	}
 	if stdout.Len() != 0 {

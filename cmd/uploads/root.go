@@ -24,6 +24,8 @@ type environment struct {
 	getenv      func(string) string
 	stderrIsTTY bool
 	stdoutIsTTY bool
+	width       func() int // columns of the terminal stderr is; nil when unknown
+	pending     *pending   // the upload under way, for a second interrupt; may be nil
 }
 
 // app is one run of the command: its environment and the flags every subcommand shares.

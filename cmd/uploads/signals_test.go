@@ -14,7 +14,7 @@ func TestWatchInterrupts(t *testing.T) {
 	signals := make(chan os.Signal, 2)
 	var stderr bytes.Buffer
 	exited := make(chan int, 1)
-	ctx, stop := watchInterrupts(context.Background(), signals, &stderr, func(code int) { exited <- code })
+	ctx, stop := watchInterrupts(context.Background(), signals, &stderr, false, nil, func(code int) { exited <- code })
 	defer stop()
 
 	if interrupted(ctx) {
@@ -51,7 +51,7 @@ func TestWatchInterrupts(t *testing.T) {
 
 func TestWatchInterruptsStopWithoutSignal(t *testing.T) {
 	signals := make(chan os.Signal, 1)
-	ctx, stop := watchInterrupts(context.Background(), signals, &bytes.Buffer{}, func(code int) {
+	ctx, stop := watchInterrupts(context.Background(), signals, &bytes.Buffer{}, false, nil, func(code int) {
 		t.Errorf("exit(%d) without a signal", code)
 	})
 	stop()

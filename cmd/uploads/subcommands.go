@@ -195,10 +195,11 @@ func (a *app) fileDownloadCommand() *cobra.Command {
 		Short: "Download the content of a File",
 		Long: `Download the content of a File into OUT ('-' for standard output). The content goes to a temporary
 file beside OUT that is renamed to OUT only when the whole content arrived, so a failed download never
-leaves a partial OUT behind.`,
+leaves a partial OUT behind. On a terminal a progress bar on stderr shows the bytes, the rate and the
+time left.`,
 		Example: "  uploads file download file-abc123 -o train.jsonl",
 		Args:    exactArgs("FILE_ID"),
-		RunE: a.action(func(cmd *cobra.Command, args []string) error {
+		RunE: a.action(func(cmd *cobra.Command, args []string) (err error) {
 			if out == "" {
 				return usagef("-o is empty: name the file to write, or '-' for standard output")
 			}
@@ -206,18 +207,30 @@ leaves a partial OUT behind.`,
 			if err != nil {
 				return err
 			}
-			body, err := client.DownloadFile(cmd.Context(), args[0])
+			var raw uploads.Response
+			body, err := client.DownloadFile(cmd.Context(), args[0], uploads.CaptureResponse(&raw))
 			if err != nil {
 				return err
 			}
 			defer body.Close()
+			var content io.Reader = body
+			// A bar on a terminal, unless the content itself goes to the same terminal.
+			if a.env.stderrIsTTY && (out != "-" || !a.env.stdoutIsTTY) {
+				label := args[0] + " -> " + filepath.Base(out)
+				if out == "-" {
+					label = args[0]
+				}
+				view := newDownloadView(cmd.Context(), viewConfig{stderr: a.env.stderr, width: a.env.width}, label, contentLength(&raw))
+				content = view.reader(body)
+				defer func() { view.finish(err == nil) }()
+			}
 			if out == "-" {
-				if _, err := io.Copy(a.env.stdout, body); err != nil {
+				if _, err = io.Copy(a.env.stdout, content); err != nil {
 					return fmt.Errorf("download file %s: %w", args[0], err)
 				}
 				return nil
 			}
-			if err := writeFileAtomically(out, body); err != nil {
+			if err = writeFileAtomically(out, content); err != nil {
 				return fmt.Errorf("download file %s: %w", args[0], err)
 			}
 			return nil
