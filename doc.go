@@ -62,7 +62,17 @@
 // idempotent: when a retry of one is refused because an earlier attempt already completed or
 // cancelled the upload, Cancel succeeds and Complete returns a *CompletedEarlierError
 // (errors.Is(err, ErrCompletedEarlier)). A lost answer to Create or AddPart leaves at most an
-// unused upload, which expires, or an unused part, which completing leaves out.
+// unused upload, which expires, or an unused part, which completing leaves out. UploadFile,
+// UploadReaderAt and UploadReader never cancel an upload a lost answer completed: they find its
+// File in the Files list instead.
+//
+// # Resuming
+//
+// UploadFileParams.Journal names a file in which UploadFile and UploadReaderAt record the upload
+// and each part the API acknowledged. Run again with the same Journal after a crash or a failure,
+// they send only the parts not recorded, as long as the source, the parameters and the upload
+// (not within ResumeMargin of its expiry) still match; OnJournal says whether the call resumed or
+// why it started over. UploadReader takes no Journal: a stream cannot be read again.
 //
 // # Forward compatibility
 //
