@@ -222,30 +222,40 @@ func (c *Client) UploadReaderAt(ctx context.Context, r io.ReaderAt, size int64, 
 	return c.uploadReaderAt(ctx, r, size, p, source{})
 }
 
-// uploadReaderAt is UploadReaderAt, knowing more of the source when it is a file.
-func (c *Client) uploadReaderAt(ctx context.Context, r io.ReaderAt, size int64, p UploadFileParams, src source) (*Upload, error) {
-	op := "upload " + p.Filename
+// check checks the arguments of an upload of size bytes from a source (nilSource when there is
+// none) and returns the part size (defaultPartSize when p has none) and the concurrency to use.
+func (p UploadFileParams) check(op string, nilSource bool, size, defaultPartSize int64) (partSize int64, concurrency int, err error) {
 	bad := func(param, reason string) error {
 		return &InvalidParamError{Operation: op, Param: param, Reason: reason}
 	}
-	partSize, concurrency := p.PartSize, p.Concurrency
+	partSize, concurrency = p.PartSize, p.Concurrency
 	if partSize == 0 {
-		partSize = DefaultPartSize
+		partSize = defaultPartSize
 	}
 	if concurrency == 0 {
 		concurrency = DefaultConcurrency
 	}
 	switch {
-	case r == nil:
-		return nil, bad("reader", "nil")
+	case nilSource:
+		return 0, 0, bad("reader", "nil")
 	case strings.TrimSpace(p.Filename) == "":
-		return nil, bad("filename", "empty")
+		return 0, 0, bad("filename", "empty")
 	case size < 1 || size > MaxUploadSize:
-		return nil, bad("size", fmt.Sprintf("%d bytes is not between 1 and %d", size, MaxUploadSize))
+		return 0, 0, bad("size", fmt.Sprintf("%d bytes is not between 1 and %d", size, MaxUploadSize))
 	case partSize < 1 || partSize > MaxPartSize:
-		return nil, bad("part size", fmt.Sprintf("%d is not between 1 and %d", partSize, MaxPartSize))
+		return 0, 0, bad("part size", fmt.Sprintf("%d is not between 1 and %d", partSize, MaxPartSize))
 	case concurrency < 1:
-		return nil, bad("concurrency", fmt.Sprintf("%d is less than 1", concurrency))
+		return 0, 0, bad("concurrency", fmt.Sprintf("%d is less than 1", concurrency))
+	}
+	return partSize, concurrency, nil
+}
+
+// uploadReaderAt is UploadReaderAt, knowing more of the source when it is a file.
+func (c *Client) uploadReaderAt(ctx context.Context, r io.ReaderAt, size int64, p UploadFileParams, src source) (*Upload, error) {
+	op := "upload " + p.Filename
+	partSize, concurrency, err := p.check(op, r == nil, size, DefaultPartSize)
+	if err != nil {
+		return nil, err
 	}
 	mimeType := p.MIMEType
 	if mimeType == "" {

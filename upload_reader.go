@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"hash"
 	"io"
-	"strings"
 	"sync"
 )
 
@@ -39,29 +38,12 @@ const DefaultStreamPartSize = 16 << 20
 // returns without waiting for it, and the goroutine reading r stops once that Read returns.
 func (c *Client) UploadReader(ctx context.Context, r io.Reader, size int64, p UploadFileParams) (*Upload, error) {
 	op := "upload " + p.Filename
-	bad := func(param, reason string) error {
-		return &InvalidParamError{Operation: op, Param: param, Reason: reason}
+	partSize, concurrency, err := p.check(op, r == nil, size, DefaultStreamPartSize)
+	if err != nil {
+		return nil, err
 	}
-	partSize, concurrency := p.PartSize, p.Concurrency
-	if partSize == 0 {
-		partSize = DefaultStreamPartSize
-	}
-	if concurrency == 0 {
-		concurrency = DefaultConcurrency
-	}
-	switch {
-	case r == nil:
-		return nil, bad("reader", "nil")
-	case strings.TrimSpace(p.Filename) == "":
-		return nil, bad("filename", "empty")
-	case size < 1 || size > MaxUploadSize:
-		return nil, bad("size", fmt.Sprintf("%d bytes is not between 1 and %d", size, MaxUploadSize))
-	case partSize < 1 || partSize > MaxPartSize:
-		return nil, bad("part size", fmt.Sprintf("%d is not between 1 and %d", partSize, MaxPartSize))
-	case concurrency < 1:
-		return nil, bad("concurrency", fmt.Sprintf("%d is less than 1", concurrency))
-	case p.Journal != "":
-		return nil, bad("journal", "a stream cannot be read again to resume: use UploadFile or UploadReaderAt")
+	if p.Journal != "" {
+		return nil, &InvalidParamError{Operation: op, Param: "journal", Reason: "a stream cannot be read again to resume: use UploadFile or UploadReaderAt"}
 	}
 	mimeType := p.MIMEType
 	if mimeType == "" {
