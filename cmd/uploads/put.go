@@ -45,8 +45,10 @@ such a stream is read once, in order, with --size giving its length in advance (
 the first part). A stream is held in memory a part at a time: at most --concurrency × --part-size
 (4 × 16MiB = 64MiB by default).
 
-Ctrl-C cancels the upload on the server, prints the ID of the cancelled upload and exits with 130; a
-second Ctrl-C exits at once without waiting for the cancel.
+Ctrl-C stops the bar, says "cancelling upload_..." while it cancels the upload on the server, then
+"cancelled upload_...", and exits with 130; a second Ctrl-C exits at once without waiting for the cancel,
+naming the upload it leaves pending and when that expires. Once every part is sent, the bar says
+"completing" until the server has made the File (with --md5, "verifying the MD5" too).
 
 An answer lost on the way never makes put lie or upload twice: when the answer to complete is lost, put
 finds the File the upload made in the Files list and prints it; when it cannot tell which File that is,
