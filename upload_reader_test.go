@@ -187,6 +187,7 @@ func TestUploadReaderMemoryIsBoundedByItsPool(t *testing.T) {
 	// Everything this process allocated while 64 MiB went through it, the test server's side
 	// included: the pool (2 MiB) and the per-request small change, far from a buffer per part.
 	allocated := after.TotalAlloc - before.TotalAlloc
+	t.Logf("%d MiB allocated", allocated>>20)
 	if bound := uint64(concurrency*partSize + 16<<20); allocated > bound {
 		t.Errorf("%d MiB allocated to stream %d MiB, want at most %d MiB: the parts' buffers are not reused",
 			allocated>>20, size>>20, bound>>20)
