@@ -3,6 +3,7 @@ package uploads
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -53,3 +54,23 @@ func TestAttemptTimeoutOfAPlainTransport(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestLyingContentLength: a Content-Length far larger than the body (a broken proxy, a hostile
+// server) does not size the client's buffer; the body that came is read and decoded.
+func TestLyingContentLength(t *testing.T) {
+	clearEnv(t)
+	const upload = `{"id":"upload_abc","object":"upload","bytes":8,"created_at":1,"expires_at":3601,` +
+		`"filename":"a.jsonl","purpose":"batch","status":"cancelled"}`
+	liar := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		return &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"application/json"}},
+			ContentLength: 1 << 50, Body: io.NopCloser(strings.NewReader(upload)), Request: r}, nil
+	})
+	c, err := NewClient(WithAPIKey(testKey), WithBaseURL("http://api.invalid/v1"),
+		WithHTTPClient(&http.Client{Transport: liar}), WithMaxRetries(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if up, err := c.Cancel(t.Context(), "upload_abc"); err != nil || up.ID != "upload_abc" {
+		t.Errorf("Cancel with a lying Content-Length: %+v, %v; want the upload", up, err)
+	}
+}
