@@ -7,9 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/http/httptrace"
 	"os"
 	"path/filepath"
@@ -69,32 +67,7 @@ func newRawEnv(t *testing.T, opts ...envOption) *env {
 func newWrappedEnv(t *testing.T, wrap func(http.Handler) http.Handler, opts ...envOption) *env {
 	t.Helper()
 	e := &env{t: t, dir: t.TempDir(), clock: newClock()}
-	st, err := sqlitestore.Open(context.Background(), e.dir)
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
-	cfg := server.Config{
-		Store:         st,
-		APIKeys:       []string{keyA, keyB},
-		Now:           e.clock.Now,
-		Logger:        slog.New(slog.NewTextHandler(io.Discard, nil)),
-		SweepInterval: -1,
-	}
-	for _, o := range opts {
-		o(&cfg)
-	}
-	srv, err := server.New(cfg)
-	if err != nil {
-		t.Fatalf("new server: %v", err)
-	}
-	e.store, e.srv = st, srv
-	var h http.Handler = srv
-	if wrap != nil {
-		h = wrap(srv)
-	}
-	e.http = httptest.NewServer(h)
-	e.URL = e.http.URL + "/v1"
-	t.Cleanup(e.stop)
+	e.serve(wrap, opts...)
 	return e
 }
 

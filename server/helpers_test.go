@@ -74,12 +74,23 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	return e
 }
 
-// start opens the store in e.dir and serves it.
+// start opens the store in e.dir and serves it behind the conformance and header checks.
 func (e *env) start(opts ...envOption) {
 	t := e.t
 	t.Helper()
-	ctx := context.Background()
-	st, err := sqlitestore.Open(ctx, e.dir)
+	v, err := conformance.New(context.Background())
+	if err != nil {
+		t.Fatalf("conformance validator: %v", err)
+	}
+	report := func(err error) { t.Errorf("conformance: %v", err) }
+	e.serve(func(srv http.Handler) http.Handler { return checkHeaders(t, v.Handler(srv, report)) }, opts...)
+}
+
+// serve opens the store in e.dir and serves it, behind wrap when not nil.
+func (e *env) serve(wrap func(http.Handler) http.Handler, opts ...envOption) {
+	t := e.t
+	t.Helper()
+	st, err := sqlitestore.Open(context.Background(), e.dir)
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}
@@ -95,15 +106,15 @@ func (e *env) start(opts ...envOption) {
 	}
 	srv, err := server.New(cfg)
 	if err != nil {
+		st.Close()
 		t.Fatalf("new server: %v", err)
 	}
-	v, err := conformance.New(ctx)
-	if err != nil {
-		t.Fatalf("conformance validator: %v", err)
-	}
-	report := func(err error) { t.Errorf("conformance: %v", err) }
 	e.store, e.srv = st, srv
-	e.http = httptest.NewServer(checkHeaders(t, v.Handler(srv, report)))
+	var h http.Handler = srv
+	if wrap != nil {
+		h = wrap(srv)
+	}
+	e.http = httptest.NewServer(h)
 	e.URL = e.http.URL + "/v1"
 	t.Cleanup(e.stop)
 }
