@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -153,6 +154,20 @@ func putResumeArgs(path string) []string {
 		"--part-size", fmt.Sprint(resumePartSize), "--concurrency", fmt.Sprint(resumeConcurrency)}
 }
 
+// waitHeld waits until the server holds one part from every sender of cmd, and kills cmd when it
+// does not within waitBound.
+func (rs *resumeServer) waitHeld(t *testing.T, cmd *exec.Cmd) {
+	t.Helper()
+	for range resumeConcurrency {
+		select {
+		case <-rs.held:
+		case <-time.After(waitBound):
+			_ = cmd.Process.Kill()
+			t.Fatalf("the server held no part within %v", waitBound)
+		}
+	}
+}
+
 // killMidUpload starts put --resume, waits until the server acknowledged resumeHoldAfter parts
 // and holds one from every sender, kills the process with SIGKILL, and returns the upload's ID.
 func killMidUpload(t *testing.T, c cli, rs *resumeServer, path string) string {
@@ -163,14 +178,7 @@ func killMidUpload(t *testing.T, c cli, rs *resumeServer, path string) string {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	for range resumeConcurrency {
-		select {
-		case <-rs.held:
-		case <-time.After(waitBound):
-			_ = cmd.Process.Kill()
-			t.Fatalf("the server held no part within %v", waitBound)
-		}
-	}
+	rs.waitHeld(t, cmd)
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -343,14 +351,7 @@ func testResumeInterrupt(t *testing.T, bin string, st store.Store) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	for range resumeConcurrency {
-		select {
-		case <-rs.held:
-		case <-time.After(waitBound):
-			_ = cmd.Process.Kill()
-			t.Fatalf("the server held no part within %v", waitBound)
-		}
-	}
+	rs.waitHeld(t, cmd)
 	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}
