@@ -34,7 +34,9 @@ type APIError struct {
 	RequestID string
 	// Header holds the response headers.
 	Header http.Header
-	// Body is the raw response body, at most the first 1 MiB.
+	// Body is the raw response body, at most the first 1 MiB. Keys of the envelope other than
+	// `error` are only there: the `detail` the live service adds to some answers (its 404 for a
+	// File, say) repeats the message and code, and is not parsed.
 	Body []byte
 }
 

@@ -276,10 +276,28 @@ type Error struct {
 	Code *string `json:"code"`
 }
 
-// ErrorResponse The envelope of every error answer. Other top-level keys (such as `detail`) may appear and are ignored.
+// ErrorDetail The `message` and `code` of the error again, sent by the live service beside `error` in its
+// 404 for a File that does not exist (retrieve, content, delete) and in some 400s. Optional:
+// most error answers leave it out, and a client needs nothing from it that `error` lacks.
+type ErrorDetail struct {
+	// Message The same text as `error.message`.
+	//
+	// Example: No such File object: file-abc123
+	Message string `json:"message"`
+
+	// Code The same code as `error.code`, often `null`.
+	Code *string `json:"code"`
+}
+
+// ErrorResponse The envelope of every error answer. The live service adds `detail` to some of them (a File
+// that does not exist, an unknown purpose); other top-level keys may appear and are ignored.
 type ErrorResponse struct {
-	// Error What went wrong. All four keys are always present; `param` and `code` are often `null`.
+	// Error What went wrong.
 	Error Error `json:"error"`
+
+	// Detail The message and code again, after `error`. The live service sends it in its 404 for a
+	// File that does not exist and in some 400s; other answers leave it out.
+	Detail *ErrorDetail `json:"detail,omitempty"`
 }
 
 // FileDeleted The answer to a deletion.
@@ -528,25 +546,36 @@ type FileID = string
 // UploadID Example: upload_68cb29f703b88191a782f78caf1dfeb2
 type UploadID = string
 
-// BadRequest The envelope of every error answer. Other top-level keys (such as `detail`) may appear and are ignored.
+// BadRequest The envelope of every error answer. The live service adds `detail` to some of them (a File
+// that does not exist, an unknown purpose); other top-level keys may appear and are ignored.
 type BadRequest = ErrorResponse
 
-// InternalError The envelope of every error answer. Other top-level keys (such as `detail`) may appear and are ignored.
+// FileNotFound The envelope of every error answer. The live service adds `detail` to some of them (a File
+// that does not exist, an unknown purpose); other top-level keys may appear and are ignored.
+type FileNotFound = ErrorResponse
+
+// InternalError The envelope of every error answer. The live service adds `detail` to some of them (a File
+// that does not exist, an unknown purpose); other top-level keys may appear and are ignored.
 type InternalError = ErrorResponse
 
-// NotFound The envelope of every error answer. Other top-level keys (such as `detail`) may appear and are ignored.
+// NotFound The envelope of every error answer. The live service adds `detail` to some of them (a File
+// that does not exist, an unknown purpose); other top-level keys may appear and are ignored.
 type NotFound = ErrorResponse
 
-// PayloadTooLarge The envelope of every error answer. Other top-level keys (such as `detail`) may appear and are ignored.
+// PayloadTooLarge The envelope of every error answer. The live service adds `detail` to some of them (a File
+// that does not exist, an unknown purpose); other top-level keys may appear and are ignored.
 type PayloadTooLarge = ErrorResponse
 
-// RateLimited The envelope of every error answer. Other top-level keys (such as `detail`) may appear and are ignored.
+// RateLimited The envelope of every error answer. The live service adds `detail` to some of them (a File
+// that does not exist, an unknown purpose); other top-level keys may appear and are ignored.
 type RateLimited = ErrorResponse
 
-// Unauthorized The envelope of every error answer. Other top-level keys (such as `detail`) may appear and are ignored.
+// Unauthorized The envelope of every error answer. The live service adds `detail` to some of them (a File
+// that does not exist, an unknown purpose); other top-level keys may appear and are ignored.
 type Unauthorized = ErrorResponse
 
-// Unavailable The envelope of every error answer. Other top-level keys (such as `detail`) may appear and are ignored.
+// Unavailable The envelope of every error answer. The live service adds `detail` to some of them (a File
+// that does not exist, an unknown purpose); other top-level keys may appear and are ignored.
 type Unavailable = ErrorResponse
 
 // ListFilesParams defines parameters for ListFiles.

@@ -431,6 +431,8 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 
 type BadRequestJSONResponse ErrorResponse
 
+type FileNotFoundJSONResponse ErrorResponse
+
 type InternalErrorJSONResponse ErrorResponse
 
 type NotFoundJSONResponse ErrorResponse
@@ -602,7 +604,7 @@ func (response DeleteFile401JSONResponse) VisitDeleteFileResponse(w http.Respons
 	return err
 }
 
-type DeleteFile404JSONResponse struct{ NotFoundJSONResponse }
+type DeleteFile404JSONResponse struct{ FileNotFoundJSONResponse }
 
 func (response DeleteFile404JSONResponse) VisitDeleteFileResponse(w http.ResponseWriter) error {
 
@@ -711,7 +713,7 @@ func (response RetrieveFile401JSONResponse) VisitRetrieveFileResponse(w http.Res
 	return err
 }
 
-type RetrieveFile404JSONResponse struct{ NotFoundJSONResponse }
+type RetrieveFile404JSONResponse struct{ FileNotFoundJSONResponse }
 
 func (response RetrieveFile404JSONResponse) VisitRetrieveFileResponse(w http.ResponseWriter) error {
 
@@ -826,7 +828,7 @@ func (response DownloadFile401JSONResponse) VisitDownloadFileResponse(w http.Res
 	return err
 }
 
-type DownloadFile404JSONResponse struct{ NotFoundJSONResponse }
+type DownloadFile404JSONResponse struct{ FileNotFoundJSONResponse }
 
 func (response DownloadFile404JSONResponse) VisitDownloadFileResponse(w http.ResponseWriter) error {
 

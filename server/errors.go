@@ -51,6 +51,9 @@ type apiError struct {
 	Code    string // "" is sent as null
 	// RetryAfter, when above 0, is sent as retry-after (seconds) and retry-after-ms.
 	RetryAfter time.Duration
+	// Detail adds the top-level `detail` object (the message and code again) that the live
+	// service sends beside `error` in some answers, such as its 404 for a File.
+	Detail bool
 }
 
 func (e *apiError) Error() string {
@@ -69,6 +72,9 @@ func (e *apiError) envelope() gen.ErrorResponse {
 	}
 	if e.Code != "" {
 		body.Error.Code = &e.Code
+	}
+	if e.Detail {
+		body.Detail = &gen.ErrorDetail{Message: body.Error.Message, Code: body.Error.Code}
 	}
 	return body
 }
@@ -95,13 +101,15 @@ func uploadNotFound(uploadID string) *apiError {
 }
 
 // fileNotFound is the answer of the Files endpoints for a File that does not exist (any more) for
-// the key, as the live service words it: param "id", code null.
+// the key, as the live service words and shapes it: param "id", code null, and the message and
+// code again in a top-level `detail` (see testdata/recorded/files-get-404.json).
 func fileNotFound(fileID string) *apiError {
 	return &apiError{
 		Status:  http.StatusNotFound,
 		Message: fmt.Sprintf("No such File object: %s", fileID),
 		Type:    typeInvalidRequest,
 		Param:   "id",
+		Detail:  true,
 	}
 }
 
