@@ -8,6 +8,7 @@ import (
 
 	"github.com/uploadkit/uploads/gen"
 	"github.com/uploadkit/uploads/server"
+	"github.com/uploadkit/uploads/store"
 )
 
 // An upload expires one hour after it was created: from then on it takes no part, cannot be
@@ -19,8 +20,8 @@ func TestUploadExpiry(t *testing.T) {
 
 	e.clock.Advance(3599 * time.Second)
 	p2 := e.mustAddPart(keyA, u.ID, []byte("def")) // still pending, one second before expiry
-	if n, err := e.srv.Sweep(context.Background()); err != nil || n != 0 {
-		t.Fatalf("sweep before expiry: %d, %v", n, err)
+	if n, err := e.srv.Sweep(context.Background()); err != nil || n != (store.SweepResult{}) {
+		t.Fatalf("sweep before expiry: %+v, %v", n, err)
 	}
 	if e.partFiles(u.ID) != 2 {
 		t.Fatalf("%d part files, want 2", e.partFiles(u.ID))
@@ -33,8 +34,8 @@ func TestUploadExpiry(t *testing.T) {
 	checkEnvelope(t, e.do("POST", "/uploads/"+u.ID+"/cancel", keyA, "", nil), expired)
 
 	n, err := e.srv.Sweep(context.Background())
-	if err != nil || n != 1 {
-		t.Fatalf("sweep: %d, %v; want 1 upload", n, err)
+	if want := (store.SweepResult{Uploads: 1, Bytes: 6}); err != nil || n != want {
+		t.Fatalf("sweep: %+v, %v; want %+v", n, err, want)
 	}
 	if e.partFiles(u.ID) != 0 {
 		t.Errorf("%d part files left after the sweep", e.partFiles(u.ID))
@@ -61,8 +62,8 @@ func TestFileExpiry(t *testing.T) {
 	if r := e.do("GET", "/files/"+f.ID+"/content", keyA, "", nil); r.Status != http.StatusOK || string(r.Body) != "hi" {
 		t.Fatalf("content before expiry: %d %q", r.Status, r.Body)
 	}
-	if n, err := e.srv.Sweep(context.Background()); err != nil || n != 0 || e.partFiles(u.ID) != 1 {
-		t.Fatalf("sweep a second before the File expires: %d, %v, %d part files left; want 0, nil, 1", n, err, e.partFiles(u.ID))
+	if n, err := e.srv.Sweep(context.Background()); err != nil || n != (store.SweepResult{}) || e.partFiles(u.ID) != 1 {
+		t.Fatalf("sweep a second before the File expires: %+v, %v, %d part files left; want nothing, nil, 1", n, err, e.partFiles(u.ID))
 	}
 	e.clock.Advance(time.Second)
 	gone := func() {
@@ -78,8 +79,8 @@ func TestFileExpiry(t *testing.T) {
 	}
 	gone()
 	// The sweeper, on the server's clock, frees the expired File's bytes.
-	if n, err := e.srv.Sweep(context.Background()); err != nil || n != 1 {
-		t.Fatalf("sweep at expiry: %d, %v; want 1", n, err)
+	if n, err := e.srv.Sweep(context.Background()); err != nil || n != (store.SweepResult{Files: 1, Bytes: 2}) {
+		t.Fatalf("sweep at expiry: %+v, %v; want the File and its 2 bytes", n, err)
 	}
 	if n := e.partFiles(u.ID); n != 0 {
 		t.Errorf("%d part files left after the sweep", n)

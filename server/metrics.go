@@ -30,7 +30,9 @@ type metrics struct {
 
 	sweeps      prometheus.Counter
 	sweepErrors prometheus.Counter
-	swept       prometheus.Counter
+	swept       prometheus.Counter     // expired or cancelled uploads released
+	sweptFiles  prometheus.Counter     // expired Files deleted
+	sweptBytes  prometheus.Counter     // part bytes released
 	storeErrors *prometheus.CounterVec // by operation
 	faults      *prometheus.CounterVec // by kind and operation
 }
@@ -75,7 +77,15 @@ func newMetrics(s *Server) *metrics {
 	})
 	m.swept = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "uploads_sweeper_swept_uploads_total",
-		Help: "Uploads whose part bytes the sweeper freed.",
+		Help: "Expired or cancelled uploads whose part bytes the sweeper freed.",
+	})
+	m.sweptFiles = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "uploads_sweeper_expired_files_total",
+		Help: "Files the sweeper deleted because they had expired.",
+	})
+	m.sweptBytes = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "uploads_sweeper_freed_bytes_total",
+		Help: "Part bytes the sweeper freed: of expired and cancelled uploads, of expired Files, and releases left unfinished (bytes a cancel, a completion or a file deletion freed itself are not counted).",
 	})
 	m.storeErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "uploads_store_errors_total",
@@ -87,7 +97,7 @@ func newMetrics(s *Server) *metrics {
 	}, []string{"kind", "operation"})
 
 	m.registry.MustRegister(m.requests, m.duration, m.inFlight, m.bytesIn, m.bytesOut,
-		m.sweeps, m.sweepErrors, m.swept, m.storeErrors, m.faults,
+		m.sweeps, m.sweepErrors, m.swept, m.sweptFiles, m.sweptBytes, m.storeErrors, m.faults,
 		&storeCollector{s: s},
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -114,15 +124,15 @@ func (m *metrics) observe(op string, status int, in, out int64, took time.Durati
 	}
 }
 
-// sweep records one run of the sweeper.
-func (m *metrics) sweep(n int, err error) {
+// sweep records one run of the sweeper, and what it released (also when it failed midway).
+func (m *metrics) sweep(res store.SweepResult, err error) {
 	m.sweeps.Inc()
 	if err != nil {
 		m.sweepErrors.Inc()
 	}
-	if n > 0 {
-		m.swept.Add(float64(n))
-	}
+	m.swept.Add(float64(res.Uploads))
+	m.sweptFiles.Add(float64(res.Files))
+	m.sweptBytes.Add(float64(res.Bytes))
 }
 
 // MetricsHandler serves the server's Prometheus metrics, for binding them to another address

@@ -1,10 +1,12 @@
 package server_test
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
@@ -138,6 +140,44 @@ func TestMetricsMoveWithALifecycle(t *testing.T) {
 	// The scrape before this one is a request too, but /metrics is counted under its own label.
 	if got := value(m, "uploads_http_requests_total", "operation", "metrics", "code", "200"); got != 1 {
 		t.Errorf("scrapes counted: %v, want 1", got)
+	}
+	for _, name := range []string{"uploads_sweeper_runs_total", "uploads_sweeper_swept_uploads_total",
+		"uploads_sweeper_expired_files_total", "uploads_sweeper_freed_bytes_total"} {
+		if _, ok := m[name]; !ok {
+			t.Errorf("%s is missing before the first sweep", name)
+		} else if got := value(m, name); got != 0 {
+			t.Errorf("%s = %v before the first sweep, want 0", name, got)
+		}
+	}
+
+	// The pending upload expires, and a sweep frees its part's 3 bytes. The cancel's (part-less)
+	// upload is released by the store's background remover first, so that the sweep's count
+	// does not depend on when that ran.
+	if err := e.store.Settle(context.Background()); err != nil {
+		t.Fatalf("settle: %v", err)
+	}
+	e.clock.Advance(time.Hour)
+	if _, err := e.srv.Sweep(context.Background()); err != nil {
+		t.Fatalf("sweep: %v", err)
+	}
+	m = e.scrape()
+	for _, c := range []struct {
+		name string
+		want float64
+	}{
+		{"uploads_sweeper_runs_total", 1},
+		{"uploads_sweeper_errors_total", 0},
+		{"uploads_sweeper_swept_uploads_total", 1},
+		{"uploads_sweeper_expired_files_total", 0},
+		{"uploads_sweeper_freed_bytes_total", 3},
+		{"uploads_store_pending_part_bytes", 0},
+	} {
+		if got := value(m, c.name); got != c.want {
+			t.Errorf("after the expiry and a sweep, %s = %v, want %v", c.name, got, c.want)
+		}
+	}
+	if got := value(m, "uploads_store_uploads", "state", "expired"); got != 1 {
+		t.Errorf("after the expiry, uploads_store_uploads{state=\"expired\"} = %v, want 1", got)
 	}
 }
 

@@ -322,14 +322,17 @@ func (s *Server) lowOnSpace(ctx context.Context) (int64, bool) {
 	return free, free < s.minFree
 }
 
-// Sweep frees the bytes of uploads that expired or were cancelled, once, and reports how many it
-// swept. The background sweeper calls it; tests call it directly.
-func (s *Server) Sweep(ctx context.Context) (int, error) {
-	n, err := s.store.SweepExpired(ctx, s.now().Unix())
+// Sweep frees, once, the bytes of uploads that expired or were cancelled and of Files that
+// expired, and reports what it freed (store.SweepResult). The background sweeper calls it; tests
+// call it directly. Every call is a run of the sweeper in the metrics
+// (uploads_sweeper_runs_total, uploads_sweeper_freed_bytes_total, ...), whoever makes it.
+func (s *Server) Sweep(ctx context.Context) (store.SweepResult, error) {
+	res, err := s.store.SweepExpired(ctx, s.now().Unix())
+	s.metrics.sweep(res, err)
 	if err != nil {
-		return n, fmt.Errorf("sweep expired uploads: %w", err)
+		return res, fmt.Errorf("sweep expired uploads: %w", err)
 	}
-	return n, nil
+	return res, nil
 }
 
 func (s *Server) sweepEvery(ctx context.Context, interval time.Duration) {
@@ -341,13 +344,13 @@ func (s *Server) sweepEvery(ctx context.Context, interval time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			n, err := s.Sweep(ctx)
-			s.metrics.sweep(n, err)
+			res, err := s.Sweep(ctx)
 			switch {
 			case err != nil && ctx.Err() == nil:
 				s.logger.LogAttrs(ctx, slog.LevelError, "sweep failed", slog.String("error", err.Error()))
-			case n > 0:
-				s.logger.LogAttrs(ctx, slog.LevelInfo, "swept uploads", slog.Int("uploads", n))
+			case res != store.SweepResult{}:
+				s.logger.LogAttrs(ctx, slog.LevelInfo, "swept", slog.Int("uploads", res.Uploads),
+					slog.Int("files", res.Files), slog.Int64("freed_bytes", res.Bytes))
 			}
 		}
 	}

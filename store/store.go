@@ -140,13 +140,32 @@ type Store interface {
 	DeleteFile(ctx context.Context, owner, fileID string, now int64) (File, error)
 
 	// SweepExpired releases the part bytes of uploads that expired (pending past ExpiresAt) or were
-	// cancelled, and of files whose ExpiresAt has passed, and reports how many uploads and files it
-	// released. The metadata of uploads stays, so they still read as expired or cancelled; an
-	// expired file is gone as a deleted one is.
-	SweepExpired(ctx context.Context, now int64) (int, error)
+	// cancelled, and of files whose ExpiresAt has passed, finishes any release a cancel, a
+	// completion or a file deletion left unfinished, and reports what it released (see
+	// SweepResult). The metadata of uploads stays, so they still read as expired or cancelled; an
+	// expired file is gone as a deleted one is. On an error, the result counts what was released
+	// before it.
+	SweepExpired(ctx context.Context, now int64) (SweepResult, error)
 
 	// Close releases the store. Pending work is finished or rolled back first.
 	Close() error
+}
+
+// SweepResult is what one SweepExpired released. Each byte is counted once, by whoever releases
+// it: the bytes a cancel, a completion (its parts left out of part_ids) or a file deletion
+// released itself, or had released by a store's background remover, are not the sweep's. A sweep
+// counts them only when it is the one that releases them: after a crash, a failed release, or
+// before the background remover got to them.
+type SweepResult struct {
+	// Uploads counts the expired or cancelled uploads whose parts this sweep released.
+	Uploads int
+	// Files counts the Files that had expired at now and that this sweep deleted.
+	Files int
+	// Bytes is the size of the part bytes this sweep released: the parts of the uploads counted
+	// in Uploads, of the Files counted in Files, and of any release left unfinished as said
+	// above. Leftovers of part writes that were never recorded (a crash while a part streamed
+	// in), which a store removes too, are not counted: their size was never known.
+	Bytes int64
 }
 
 // Clock reads the time, in Unix seconds. AddPart and Complete read it when they commit, not only

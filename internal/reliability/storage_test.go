@@ -184,8 +184,8 @@ func TestDiskFull(t *testing.T) {
 		// Full again; the sweeper frees the upload that expired.
 		free2 := fillDisk(t, filepath.Join(dir, "filler-2"))
 		ts.clock.Advance(2 * time.Minute)
-		if n, err := ts.srv.Sweep(ctx); err != nil || n != 1 {
-			t.Fatalf("sweep on a full disk: %d swept, %v; want 1", n, err)
+		if n, err := ts.srv.Sweep(ctx); err != nil || n.Uploads != 1 || n.Files != 0 || n.Bytes != 4<<20 {
+			t.Fatalf("sweep on a full disk: %+v, %v; want the one expired upload and its 4 MiB", n, err)
 		}
 		if _, err := os.Stat(filepath.Join(dir, "parts", old)); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("the expired upload's parts are still on disk (%v)", err)

@@ -127,8 +127,8 @@ func TestFinishedUploadsReleaseObjects(t *testing.T) {
 	if got := string(readFile(t, s, f.ID)); got != "defabc" {
 		t.Errorf("file holds %q, want %q", got, "defabc")
 	}
-	if n, err := s.SweepExpired(ctx, t0+7200); err != nil || n != 0 {
-		t.Errorf("SweepExpired after cancel and complete released everything = %d, %v; want 0, nil", n, err)
+	if n, err := s.SweepExpired(ctx, t0+7200); err != nil || n != (store.SweepResult{}) {
+		t.Errorf("SweepExpired after cancel and complete released everything = %+v, %v; want nothing", n, err)
 	}
 	if got := string(readFile(t, s, f.ID)); got != "defabc" {
 		t.Errorf("file after a sweep holds %q, want %q", got, "defabc")
@@ -156,8 +156,9 @@ func TestSweepFinishesDeletes(t *testing.T) {
 	if objects := partObjects(pgstoretest.ObjectKeys(t, cfg), u.ID); len(objects) != 1 {
 		t.Fatalf("before the sweep, objects %v, want the file's one", objects)
 	}
-	if _, err := s.SweepExpired(context.Background(), t0); err != nil {
-		t.Fatalf("SweepExpired: %v", err)
+	// The upload was completed, not expired or cancelled: only the file's bytes count.
+	if n, err := s.SweepExpired(context.Background(), t0); err != nil || n != (store.SweepResult{Bytes: 3}) {
+		t.Fatalf("SweepExpired = %+v, %v; want the 3 bytes of the deleted file", n, err)
 	}
 	if objects := partObjects(pgstoretest.ObjectKeys(t, cfg), u.ID); len(objects) != 0 {
 		t.Errorf("after the sweep, the deleted file keeps objects %v", objects)
@@ -184,8 +185,10 @@ func TestSweepDeletesObjectsOfUnfinishedWrites(t *testing.T) {
 		t.Fatalf("objects after a sweep while the write may still be running: %v, want 2", objects)
 	}
 
-	if _, err := s.SweepExpired(ctx, u.ExpiresAt); err != nil {
-		t.Fatalf("SweepExpired: %v", err)
+	// The recorded part's 4 bytes count; the unfinished write's object, whose size was never
+	// recorded, does not.
+	if n, err := s.SweepExpired(ctx, u.ExpiresAt); err != nil || n != (store.SweepResult{Uploads: 1, Bytes: 4}) {
+		t.Fatalf("SweepExpired = %+v, %v; want the expired upload and its 4 recorded bytes", n, err)
 	}
 	if objects := partObjects(pgstoretest.ObjectKeys(t, cfg), u.ID); len(objects) != 0 {
 		t.Errorf("objects after the upload expired and was swept: %v, want none", objects)

@@ -23,15 +23,19 @@ const writeGraceSeconds = 3600
 // SweepExpired releases the part objects of uploads that expired (pending past ExpiresAt at now),
 // of files that expired, and of uploads whose release after cancel, complete or a file's deletion
 // did not finish, and deletes objects left by part writes that never ended (a crash between
-// writing the object and recording the part). It reports how many expired or cancelled uploads
-// and expired files it released. Several replicas may sweep at once: each
-// upload is claimed under a row lock that the others skip.
-func (s *Store) SweepExpired(ctx context.Context, now int64) (int, error) {
-	var swept int
+// writing the object and recording the part). Several replicas may sweep at once: each upload is
+// claimed under a row lock that the others skip.
+//
+// The result's Bytes is the recorded size of the parts whose rows this sweep deleted once their
+// objects were deleted: a row is deleted once, by one transaction, so bytes another replica's
+// sweep, a cancel or a completion's background release freed are never counted again. Objects of
+// unfinished part writes have no recorded size and are not counted.
+func (s *Store) SweepExpired(ctx context.Context, now int64) (store.SweepResult, error) {
+	var res store.SweepResult
 	var errs []error
 	for {
 		n, err := s.expireFiles(ctx, now)
-		swept += n
+		res.Files += n
 		if err != nil {
 			errs = append(errs, err)
 			break
@@ -44,16 +48,18 @@ func (s *Store) SweepExpired(ctx context.Context, now int64) (int, error) {
 	for {
 		ids, err := s.sweepCandidates(ctx, after, now)
 		if err != nil {
-			return swept, fmt.Errorf("sweep: %w", err)
+			errs = append(errs, err)
+			return res, fmt.Errorf("sweep: %w", errors.Join(errs...))
 		}
 		for _, id := range ids {
-			counted, err := s.sweepUpload(ctx, id, now)
+			counted, freed, err := s.sweepUpload(ctx, id, now)
+			res.Bytes += freed
 			if err != nil {
 				errs = append(errs, err)
 				continue
 			}
 			if counted {
-				swept++
+				res.Uploads++
 			}
 		}
 		if len(ids) < sweepBatch {
@@ -68,9 +74,9 @@ func (s *Store) SweepExpired(ctx context.Context, now int64) (int, error) {
 		errs = append(errs, err)
 	}
 	if err := errors.Join(errs...); err != nil {
-		return swept, fmt.Errorf("sweep: %w", err)
+		return res, fmt.Errorf("sweep: %w", err)
 	}
-	return swept, nil
+	return res, nil
 }
 
 // expireFiles deletes, as DeleteFile does, up to sweepBatch files expired at now that no other
@@ -121,11 +127,11 @@ func (s *Store) sweepCandidates(ctx context.Context, after string, now int64) ([
 
 // sweepUpload claims one upload, marks it releasing if it expired, and releases it. It reports
 // whether the upload was an expired or cancelled one (not a completed one whose leftover parts
-// were released). An upload another sweeper holds is skipped.
-func (s *Store) sweepUpload(ctx context.Context, uploadID string, now int64) (bool, error) {
+// were released), and the bytes the release freed. An upload another sweeper holds is skipped.
+func (s *Store) sweepUpload(ctx context.Context, uploadID string, now int64) (bool, int64, error) {
 	tx, err := s.db.Begin(ctx)
 	if err != nil {
-		return false, fmt.Errorf("sweep upload %s: %w", uploadID, err)
+		return false, 0, fmt.Errorf("sweep upload %s: %w", uploadID, err)
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
 	var status store.Status
@@ -134,23 +140,24 @@ func (s *Store) sweepUpload(ctx context.Context, uploadID string, now int64) (bo
 		AND (bytes_state = $3 OR (status = 'pending' AND expires_at <= $4)) FOR UPDATE SKIP LOCKED`,
 		uploadID, record.BytesReleased, record.BytesReleasing, now).Scan(&status, &state)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return false, nil // swept meanwhile, or held by another sweeper
+		return false, 0, nil // swept meanwhile, or held by another sweeper
 	}
 	if err != nil {
-		return false, fmt.Errorf("sweep upload %s: %w", uploadID, err)
+		return false, 0, fmt.Errorf("sweep upload %s: %w", uploadID, err)
 	}
 	if state == record.BytesLive {
 		if _, err := tx.Exec(ctx, `UPDATE uploads SET bytes_state = $2 WHERE id = $1`, uploadID, record.BytesReleasing); err != nil {
-			return false, fmt.Errorf("sweep upload %s: %w", uploadID, err)
+			return false, 0, fmt.Errorf("sweep upload %s: %w", uploadID, err)
 		}
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return false, fmt.Errorf("sweep upload %s: %w", uploadID, err)
+		return false, 0, fmt.Errorf("sweep upload %s: %w", uploadID, err)
 	}
-	if err := s.release(ctx, uploadID); err != nil {
-		return false, fmt.Errorf("sweep: %w", err)
+	freed, err := s.release(ctx, uploadID)
+	if err != nil {
+		return false, freed, fmt.Errorf("sweep: %w", err)
 	}
-	return status != store.StatusCompleted, nil
+	return status != store.StatusCompleted, freed, nil
 }
 
 // sweepWrites aborts the unfinished S3 multipart uploads and deletes the objects of part writes

@@ -44,8 +44,8 @@ func TestBytesReleased(t *testing.T) {
 		t.Fatalf("no part directory for the expiring upload")
 	}
 	n, err := s.SweepExpired(ctx, expired.ExpiresAt)
-	if err != nil || n != 1 {
-		t.Fatalf("SweepExpired = %d, %v; want 1 (the expired upload; Cancel released its own)", n, err)
+	if want := (store.SweepResult{Uploads: 1, Bytes: 4}); err != nil || n != want {
+		t.Fatalf("SweepExpired = %+v, %v; want %+v (the expired upload; Cancel released its own)", n, err, want)
 	}
 	if exists(t, s.uploadDir(expired.ID)) {
 		t.Errorf("SweepExpired left the expired upload's part files")
@@ -79,14 +79,14 @@ func TestSweepRetriesRelease(t *testing.T) {
 		t.Fatal(err)
 	}
 	n, err := s.SweepExpired(ctx, t0)
-	if err != nil || n != 1 {
-		t.Fatalf("SweepExpired = %d, %v; want 1", n, err)
+	if want := (store.SweepResult{Uploads: 1, Bytes: 1}); err != nil || n != want {
+		t.Fatalf("SweepExpired = %+v, %v; want %+v", n, err, want)
 	}
 	if exists(t, leftover) {
 		t.Errorf("the sweep left the files of a releasing upload")
 	}
-	if n, err := s.SweepExpired(ctx, t0); err != nil || n != 0 {
-		t.Errorf("second SweepExpired = %d, %v; want 0", n, err)
+	if n, err := s.SweepExpired(ctx, t0); err != nil || n != (store.SweepResult{}) {
+		t.Errorf("second SweepExpired = %+v, %v; want nothing", n, err)
 	}
 }
 
@@ -165,8 +165,9 @@ func TestDeleteFileReleasesBytes(t *testing.T) {
 	if _, err := s.GetFile(ctx, owner, cf.ID, t0); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("GetFile after the committed delete: %v, want ErrNotFound", err)
 	}
-	if n, err := s.SweepExpired(ctx, t0); err != nil || n != 1 {
-		t.Errorf("SweepExpired = %d, %v; want the one upload released", n, err)
+	// The upload was completed, not expired or cancelled: only its bytes count.
+	if n, err := s.SweepExpired(ctx, t0); err != nil || n != (store.SweepResult{Bytes: 3}) {
+		t.Errorf("SweepExpired = %+v, %v; want the 3 bytes of the deleted file released", n, err)
 	}
 	if exists(t, s.uploadDir(crashed.ID)) {
 		t.Errorf("the sweep left the deleted file's part files")
@@ -223,8 +224,10 @@ func TestCancelSurvivesAStopBeforeRemoval(t *testing.T) {
 	if st := bytesState(t, s, u.ID); st == record.BytesLive {
 		t.Fatalf("after reopening the cancelled upload's bytes are live, want releasing or released")
 	}
-	if n, err := s.SweepExpired(ctx, t0); err != nil || n > 1 {
-		t.Fatalf("SweepExpired = %d, %v; want at most 1 (the remover may have been first)", n, err)
+	// Open removed the files no part row owns; the sweep (or the remover, first) marks the
+	// upload released.
+	if n, err := s.SweepExpired(ctx, t0); err != nil || n.Uploads > 1 || n.Bytes != 0 || n.Files != 0 {
+		t.Fatalf("SweepExpired = %+v, %v; want at most the one upload and no byte (Open removed them)", n, err)
 	}
 	if exists(t, s.uploadDir(u.ID)) {
 		t.Errorf("the cancelled upload's part files remain after a sweep")

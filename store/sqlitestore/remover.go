@@ -2,10 +2,14 @@ package sqlitestore
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 
+	"github.com/uploadkit/uploads/store"
 	"github.com/uploadkit/uploads/store/internal/record"
 )
 
@@ -56,45 +60,120 @@ func (s *Store) stopRemover() {
 }
 
 // releaseAll removes the part files of every upload marked releasing and marks those it removed
-// released, in transactions of up to removeBatch uploads, and returns how many it marked. The
-// remover and the sweeper take turns (releaseMu), so an upload is counted by one of them only.
-func (s *Store) releaseAll(ctx context.Context) (int, error) {
+// released, in transactions of up to removeBatch uploads. The remover and the sweeper take turns
+// (releaseMu), so an upload is released, and its bytes counted, by one of them only.
+func (s *Store) releaseAll(ctx context.Context) (store.SweepResult, error) {
 	s.releaseMu.Lock()
 	defer s.releaseMu.Unlock()
+	return s.releaseLocked(ctx)
+}
+
+// releaseLocked is releaseAll for a caller holding releaseMu. It reports the bytes of the files it
+// removed (removing a file that is already gone frees nothing) and, in Uploads, how many of the
+// uploads it marked released were cancelled or expired ones (not completed ones whose file was
+// deleted or expired).
+func (s *Store) releaseLocked(ctx context.Context) (store.SweepResult, error) {
+	var res store.SweepResult
 	ids, err := s.releasingUploads(ctx)
 	if err != nil {
-		return 0, err
+		return res, err
 	}
 	removed := ids[:0]
 	for _, id := range ids {
-		if err := os.RemoveAll(s.uploadDir(id)); err == nil {
+		n, err := removeDir(s.uploadDir(id))
+		res.Bytes += n
+		if err == nil {
 			removed = append(removed, id)
 		}
 	}
-	released := 0
 	for len(removed) > 0 {
 		batch := removed[:min(len(removed), removeBatch)]
 		removed = removed[len(batch):]
-		var n int64
+		var n int
 		err := s.freeing(func() error {
-			res, err := s.write.ExecContext(ctx, `UPDATE uploads SET bytes_state = ?
-				WHERE bytes_state = ? AND id IN (SELECT value FROM json_each(?))`,
-				record.BytesReleased, record.BytesReleasing, jsonStrings(batch))
-			if err != nil {
-				return err
-			}
-			n, err = res.RowsAffected()
+			var err error
+			n, err = s.markReleased(ctx, batch)
 			return err
 		})
 		if err != nil {
-			return released, fmt.Errorf("mark uploads released: %w", err)
+			return res, fmt.Errorf("mark uploads released: %w", err)
 		}
-		released += int(n)
+		res.Uploads += n
 	}
 	if s.reserveMissing.Load() {
 		_ = s.keepReserve() // from the bytes just freed
 	}
-	return released, nil
+	return res, nil
+}
+
+// markReleased marks the uploads ids that are releasing released, and returns how many of those
+// it marked were not completed (cancelled or expired).
+func (s *Store) markReleased(ctx context.Context, ids []string) (int, error) {
+	rows, err := s.write.QueryContext(ctx, `UPDATE uploads SET bytes_state = ?
+		WHERE bytes_state = ? AND id IN (SELECT value FROM json_each(?))
+		RETURNING status <> 'completed'`,
+		record.BytesReleased, record.BytesReleasing, jsonStrings(ids))
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		var unfinished bool
+		if err := rows.Scan(&unfinished); err != nil {
+			return 0, err
+		}
+		if unfinished {
+			n++
+		}
+	}
+	return n, rows.Err()
+}
+
+// removeDir removes an upload's directory of part files and everything in it, and returns the
+// size of the files it removed. What is already gone is not an error and frees nothing.
+func removeDir(dir string) (int64, error) {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	var freed int64
+	var errs []error
+	for _, e := range entries {
+		n, err := removeFile(filepath.Join(dir, e.Name()))
+		freed += n
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := os.Remove(dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		errs = append(errs, err)
+	}
+	return freed, errors.Join(errs...)
+}
+
+// removeFile removes the file (or directory) at path and returns the size of what it removed.
+func removeFile(path string) (int64, error) {
+	info, err := os.Lstat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	if info.IsDir() {
+		return removeDir(path)
+	}
+	if err := os.Remove(path); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return 0, nil
+		}
+		return 0, err
+	}
+	return info.Size(), nil
 }
 
 // jsonStrings is ids as a JSON array, for json_each. The ids hold only letters, digits, '-' and

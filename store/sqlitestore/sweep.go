@@ -14,39 +14,55 @@ import (
 const sweepBatch = 256
 
 // SweepExpired releases the part bytes of cancelled uploads, of pending uploads expired at now and
-// of files expired at now, and reports how many uploads it released (an expired file's bytes are
-// its upload's). A completed upload is swept only once its file is deleted or expired: until then
-// the file references its parts. For each upload, one transaction marks its bytes as releasing
-// (after which no part can be added and the upload cannot be completed) and deletes its part
-// rows; then the files are removed and the uploads marked released (releaseAll), with those a
-// cancel or a file deletion marked and the background remover has not released yet. An upload
-// whose files could not be removed stays marked releasing and is tried again by the next sweep.
+// of files expired at now. A completed upload is swept only once its file is deleted or expired:
+// until then the file references its parts. For each batch of uploads, one transaction marks
+// their bytes as releasing (after which no part can be added and the upload cannot be completed)
+// and deletes their part rows; then the files are removed and the uploads marked released
+// (releaseLocked), with those a cancel or a file deletion marked and the background remover has
+// not released yet. An upload whose files could not be removed stays marked releasing and is
+// tried again by the next sweep.
+//
+// The sweep holds releaseMu throughout, so the background remover cannot release, midway, what
+// the sweep marked: the result's Bytes is the size of the part files this sweep removed, measured
+// on the disk just before each removal, and its Uploads the cancelled or expired uploads it marked
+// released. The bytes of a cancel or a file deletion whose files the remover (or DeleteFile)
+// removed first are not the sweep's.
 //
 // On a full disk the sweep draws on the space reserve (see space.go), and once it has freed
 // enough, it makes the reserve anew.
-func (s *Store) SweepExpired(ctx context.Context, now int64) (int, error) {
+func (s *Store) SweepExpired(ctx context.Context, now int64) (store.SweepResult, error) {
 	defer func() { _ = s.keepReserve() }()
-	for _, mark := range []func(context.Context, int64) (int, error){s.markForRelease, s.markExpiredFiles} {
+	s.releaseMu.Lock()
+	defer s.releaseMu.Unlock()
+	var files int
+	for _, step := range []struct {
+		mark  func(context.Context, int64) (int, error)
+		count *int
+	}{{s.markForRelease, nil}, {s.markExpiredFiles, &files}} {
 		for {
 			var n int
 			err := s.freeing(func() error {
 				var err error
-				n, err = mark(ctx, now)
+				n, err = step.mark(ctx, now)
 				return err
 			})
 			if err != nil {
-				return 0, err
+				return store.SweepResult{Files: files}, err
+			}
+			if step.count != nil {
+				*step.count += n
 			}
 			if n < sweepBatch {
 				break
 			}
 		}
 	}
-	swept, err := s.releaseAll(ctx)
+	res, err := s.releaseLocked(ctx)
+	res.Files = files
 	if err != nil {
-		return swept, fmt.Errorf("sweep: %w", err)
+		return res, fmt.Errorf("sweep: %w", err)
 	}
-	return swept, nil
+	return res, nil
 }
 
 // markForRelease marks up to sweepBatch cancelled or expired uploads whose bytes are live as
@@ -142,7 +158,7 @@ func (s *Store) releasingUploads(ctx context.Context) ([]string, error) {
 func (s *Store) releaseBytes(ctx context.Context, uploadID string) bool {
 	s.releaseMu.Lock()
 	defer s.releaseMu.Unlock()
-	if err := os.RemoveAll(s.uploadDir(uploadID)); err != nil {
+	if _, err := removeDir(s.uploadDir(uploadID)); err != nil {
 		return false
 	}
 	var n int64

@@ -21,11 +21,11 @@ func TestSweepTakesEveryBatch(t *testing.T) {
 			}
 		}
 		swept, err := s.SweepExpired(ctx, t0+3600)
-		if err != nil || swept != n {
-			t.Errorf("%d expired uploads: SweepExpired = %d, %v; want all of them", n, swept, err)
+		if err != nil || swept != (store.SweepResult{Uploads: n}) {
+			t.Errorf("%d expired uploads: SweepExpired = %+v, %v; want all of them", n, swept, err)
 		}
-		if again, err := s.SweepExpired(ctx, t0+3600); err != nil || again != 0 {
-			t.Errorf("%d expired uploads: a second SweepExpired = %d, %v; want 0", n, again, err)
+		if again, err := s.SweepExpired(ctx, t0+3600); err != nil || again != (store.SweepResult{}) {
+			t.Errorf("%d expired uploads: a second SweepExpired = %+v, %v; want nothing", n, again, err)
 		}
 	}
 }
