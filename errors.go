@@ -194,6 +194,46 @@ func (e *CompletedEarlierError) Error() string {
 // Is makes errors.Is(err, ErrCompletedEarlier) true.
 func (e *CompletedEarlierError) Is(target error) bool { return target == ErrCompletedEarlier }
 
+// ErrDeletedEarlier is matched by errors.Is when DeleteFile's retry was answered 404 after an
+// earlier attempt of the same call, whose answer was lost, may have deleted the File. See
+// DeletedEarlierError.
+var ErrDeletedEarlier = errors.New("the File is gone, most likely deleted by an earlier attempt whose answer was lost")
+
+// DeletedEarlierError is DeleteFile's error when an attempt may have deleted the File but its
+// answer never arrived (the connection broke, the attempt timed out, or a gateway answered 408 or
+// 5xx), and the retry was answered 404. The File is gone: what the call was for holds. The lost
+// attempt most likely deleted it, but a 404 cannot prove that the File ever existed (an ID that
+// never named a File is answered the same way), so DeleteFile does not claim the deletion as its
+// own success.
+//
+// Unlike CompletedEarlierError it unwraps to the 404, the API's true word on the File: IsNotFound
+// is true, so code that already treats a 404 from DeleteFile as "already gone" keeps working, and
+// errors.Is(err, ErrDeletedEarlier) tells this case from a plain 404. A DeleteFile whose first
+// attempt is answered 404 returns that answer, an ordinary *APIError.
+type DeletedEarlierError struct {
+	// Operation says what the client was doing, such as "delete file file-abc".
+	Operation string
+	// FileID is the File, which does not exist now.
+	FileID string
+	// Lost is why the answer of the earlier attempt never arrived.
+	Lost error
+	// NotFound is what the API answered the retry: 404.
+	NotFound *APIError
+}
+
+// Error says that the File is gone, that the earlier attempt most likely deleted it, and how its
+// answer was lost.
+func (e *DeletedEarlierError) Error() string {
+	return fmt.Sprintf("%s: the File is gone, most likely deleted by an earlier attempt whose answer was lost (%v); the retry was answered %d %s",
+		e.Operation, e.Lost, e.NotFound.StatusCode, e.NotFound.Message)
+}
+
+// Is makes errors.Is(err, ErrDeletedEarlier) true.
+func (e *DeletedEarlierError) Is(target error) bool { return target == ErrDeletedEarlier }
+
+// Unwrap returns the 404, so that IsNotFound and errors.As find it.
+func (e *DeletedEarlierError) Unwrap() error { return e.NotFound }
+
 // refusedAsAlready reads a refusal of an operation on an upload that needed it pending, such as
 // "Cannot cancel upload 'upload_abc': it is already cancelled.", and returns the status the
 // refusal says the upload is in, with the refusal. It returns "" when err is no such refusal.

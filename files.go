@@ -2,6 +2,7 @@ package uploads
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"iter"
@@ -152,16 +153,31 @@ func nextCursor(page *FileList, after *string) (string, error) {
 
 // DeleteFile deletes the File with the given ID, and with it its content. The File is then gone
 // from every call: retrieving, downloading or deleting it again answers 404 (IsNotFound).
+//
+// Deleting is not idempotent, yet it is retried like every call. When an attempt may have deleted
+// the File without its answer arriving (a connection error, a timeout, a 408 or 5xx) and the retry
+// is answered 404, the error is a *DeletedEarlierError (errors.Is(err, ErrDeletedEarlier)): the
+// File is gone, most likely deleted by the lost attempt, though a 404 cannot prove it ever
+// existed. It unwraps to the 404, so IsNotFound(err) is true as well. A first attempt answered 404
+// is an ordinary *APIError: no File with that ID exists.
 func (c *Client) DeleteFile(ctx context.Context, fileID string, opts ...CallOption) (*FileDeleted, error) {
 	const what = "delete file"
 	if err := checkID(what, "file ID", fileID); err != nil {
 		return nil, err
 	}
-	var d FileDeleted
-	err := c.callJSON(ctx, request{op: what + " " + fileID, send: func(ctx context.Context) (*http.Response, error) {
+	op := what + " " + fileID
+	var (
+		d FileDeleted
+		h attempts
+	)
+	err := c.callJSON(ctx, request{op: op, history: &h, send: func(ctx context.Context) (*http.Response, error) {
 		return c.api.DeleteFile(ctx, fileID)
 	}}, opts, &d)
 	if err != nil {
+		var apiErr *APIError
+		if h.lost != nil && errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusNotFound {
+			return nil, &DeletedEarlierError{Operation: op, FileID: fileID, Lost: h.lost, NotFound: apiErr}
+		}
 		return nil, err
 	}
 	return &d, nil

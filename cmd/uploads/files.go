@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"text/tabwriter"
@@ -92,6 +93,24 @@ func writeFileTable(a *app, files []uploads.File) error {
 	return nil
 }
 
+// printGone prints a File that DeleteFile found gone after a lost answer, as the delete command
+// prints a deleted one, with no more than is known.
+func (a *app) printGone(id string) error {
+	var err error
+	switch {
+	case a.json:
+		err = writeJSON(a.env.stdout, uploads.FileDeleted{ID: id, Object: "file", Deleted: true})
+	case a.env.stdoutIsTTY:
+		_, err = fmt.Fprintln(a.env.stdout, "gone", id)
+	default:
+		_, err = fmt.Fprintln(a.env.stdout, id)
+	}
+	if err != nil {
+		return fmt.Errorf("write output: %w", err)
+	}
+	return nil
+}
+
 // fileDeleteCommand is `uploads file delete ID...`.
 func (a *app) fileDeleteCommand() *cobra.Command {
 	return &cobra.Command{
@@ -99,7 +118,12 @@ func (a *app) fileDeleteCommand() *cobra.Command {
 		Short: "Delete Files",
 		Long: `Delete each File named, in order, and print its ID once it is gone ("deleted ID" on a terminal;
 with --json, the API's answer for each). A File that cannot be deleted is reported on stderr and the
-others are still deleted; the exit code is then 1.`,
+others are still deleted; the exit code is then 1.
+
+When the answer to a delete is lost (the connection broke after the request was sent) and the retry
+finds no such File, the File is gone as asked: a note on stderr says that the lost attempt most
+likely deleted it, "gone ID" is printed on a terminal (the ID alone otherwise; with --json, the ID,
+object and deleted: true, the API having answered no attempt with them), and it counts as done.`,
 		Example: "  uploads file delete file-abc123 file-def456",
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
@@ -121,6 +145,17 @@ others are still deleted; the exit code is then 1.`,
 			for _, id := range args {
 				var raw uploads.Response
 				d, err := client.DeleteFile(cmd.Context(), id, uploads.CaptureResponse(&raw))
+				var earlier *uploads.DeletedEarlierError
+				if errors.As(err, &earlier) {
+					// What was asked for holds: the File is gone. Whether the lost attempt deleted
+					// it, no answer says; print only what is known.
+					fmt.Fprintf(a.env.stderr, "note: the answer to delete was lost, and the retry found no File %s; "+
+						"it is gone, most likely deleted by the lost attempt\n", id)
+					if err := a.printGone(id); err != nil {
+						return err
+					}
+					continue
+				}
 				if err != nil {
 					if len(args) == 1 || cmd.Context().Err() != nil {
 						return err

@@ -63,6 +63,85 @@ func TestLostAnswers(t *testing.T) {
 	t.Run("cancel whose answer is lost exits 0", func(t *testing.T) { testCancelLostAnswer(t, bin) })
 	t.Run("complete whose answer is lost exits 0", func(t *testing.T) { testCompleteLostAnswer(t, bin) })
 	t.Run("add-part - from a pipe", func(t *testing.T) { testAddPartFromPipe(t, bin) })
+	t.Run("file delete whose answer is lost exits 0", func(t *testing.T) { testFileDeleteLostAnswer(t, bin) })
+	t.Run("file delete of a File that never existed exits 1", func(t *testing.T) { testFileDeleteNeverExisted(t, bin) })
+}
+
+// madeFile makes a File of data on the server through c and returns its ID.
+func madeFile(t *testing.T, c *uploads.Client, data string) string {
+	t.Helper()
+	ctx := context.Background()
+	up, err := c.Create(ctx, uploads.CreateParams{Filename: "a.jsonl", Purpose: uploads.PurposeFineTune, Bytes: int64(len(data)), MIMEType: "text/jsonl"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	part, err := c.AddPart(ctx, up.ID, strings.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	done, err := c.Complete(ctx, up.ID, uploads.CompleteParams{PartIDs: []string{part.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return done.File.ID
+}
+
+// The answer to the first DELETE is lost after the server deleted the File: the retry finds no
+// File, and the command says the File is gone, prints its ID as done, and exits 0; with several
+// IDs, it still counts as done while another ID fails.
+func testFileDeleteLostAnswer(t *testing.T, bin string) {
+	ts := newTestServer(t)
+	direct := directClient(t, ts)
+	loseFirst := func() cli {
+		return newCLI(bin, behindProxy(t, ts, rule("DELETE", "/v1/files/*", 1, faultproxy.LoseAnswer)))
+	}
+
+	id := madeFile(t, direct, "abc")
+	res := loseFirst().run(t, "file", "delete", id)
+	if res.code != 0 || res.stdout != id+"\n" {
+		t.Fatalf("file delete exited %d, stdout %q, stderr %q; want 0 and the ID", res.code, res.stdout, res.stderr)
+	}
+	if !strings.Contains(res.stderr, "answer to delete was lost") || !strings.Contains(res.stderr, "it is gone") || strings.Contains(res.stderr, "error") {
+		t.Errorf("stderr %q; want a note that the File is gone after a lost answer, and no error", res.stderr)
+	}
+	if _, err := direct.RetrieveFile(context.Background(), id); !uploads.IsNotFound(err) {
+		t.Errorf("the server still has the File: %v", err)
+	}
+
+	id = madeFile(t, direct, "def")
+	res = loseFirst().run(t, "file", "delete", id, "--json")
+	if res.code != 0 {
+		t.Fatalf("file delete --json exited %d: %s", res.code, res.stderr)
+	}
+	if out := decodeJSON(t, res.stdout); out["id"] != id || out["object"] != "file" || out["deleted"] != true || len(out) != 3 {
+		t.Errorf("file delete --json printed %v; want the ID, object and deleted, and nothing else", out)
+	}
+
+	// On a terminal it says "gone", not "deleted": no answer said this attempt deleted it.
+	id = madeFile(t, direct, "jkl")
+	code, stdout, stderr := inProcess(t, behindProxy(t, ts, rule("DELETE", "/v1/files/*", 1, faultproxy.LoseAnswer)), true, "file", "delete", id)
+	if code != 0 || stdout != "gone "+id+"\n" || !strings.Contains(stderr, "it is gone") {
+		t.Errorf("file delete on a terminal exited %d, stdout %q, stderr %q; want 0 and gone ID", code, stdout, stderr)
+	}
+
+	id = madeFile(t, direct, "ghi")
+	res = loseFirst().run(t, "file", "delete", id, "file-never-existed")
+	if res.code != 1 || res.stdout != id+"\n" || !strings.Contains(res.stderr, "No such File object: file-never-existed") ||
+		!strings.Contains(res.stderr, "1 of 2 Files not deleted") {
+		t.Errorf("file delete ID file-never-existed exited %d, stdout %q, stderr %q; want 1, the first ID done and the second refused",
+			res.code, res.stdout, res.stderr)
+	}
+}
+
+// A File that never existed is answered 404 on the first attempt: an error, exit 1, and no word of
+// a lost answer (through a proxy that passes every exchange).
+func testFileDeleteNeverExisted(t *testing.T, bin string) {
+	ts := newTestServer(t)
+	res := newCLI(bin, behindProxy(t, ts)).run(t, "file", "delete", "file-never-existed")
+	if res.code != 1 || res.stdout != "" || !strings.Contains(res.stderr, "No such File object: file-never-existed") ||
+		strings.Contains(res.stderr, "lost") || strings.Contains(res.stderr, "gone") {
+		t.Errorf("file delete of a File that never existed exited %d, stdout %q, stderr %q; want 1 and the 404", res.code, res.stdout, res.stderr)
+	}
 }
 
 func testCancelLostAnswer(t *testing.T, bin string) {
