@@ -46,6 +46,9 @@ type loadCounters struct {
 	serverErrors atomic.Int64 // answers with a 5xx
 	transport    atomic.Int64 // attempts that failed without an answer
 	attempts     atomic.Int64
+
+	mu     sync.Mutex
+	failed []string // the first few of those failures, to say what they were
 }
 
 // middleware counts every attempt of a client.
@@ -55,10 +58,21 @@ func (c *loadCounters) middleware(req *http.Request, next uploads.MiddlewareNext
 	switch {
 	case err != nil:
 		c.transport.Add(1)
+		c.note(fmt.Sprintf("%s %s: %v", req.Method, req.URL.Path, err))
 	case resp.StatusCode >= 500:
 		c.serverErrors.Add(1)
+		c.note(fmt.Sprintf("%s %s: status %d", req.Method, req.URL.Path, resp.StatusCode))
 	}
 	return resp, err
+}
+
+// note keeps the first few failures for the test's report.
+func (c *loadCounters) note(s string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.failed) < 5 {
+		c.failed = append(c.failed, s)
+	}
 }
 
 // TestLoad runs 64 clients of the project (uploads.NewClient) at once against one server on
@@ -87,7 +101,11 @@ func TestLoad(t *testing.T) {
 			uploads.WithBaseURL(ts.URL),
 			uploads.WithHTTPClient(&http.Client{Transport: transports[n]}),
 			uploads.WithMiddleware(counters.middleware),
-			uploads.WithTimeout(30*time.Second),
+			// The per-attempt and stall timeouts are not what is tested: 64 clients under the race detector on
+			// a loaded 2-core machine can wait long for an answer. A server that never answers
+			// still fails the test, through this timeout or go test's.
+			uploads.WithTimeout(5*time.Minute),
+			uploads.WithStallTimeout(5*time.Minute),
 		)
 		if err != nil {
 			t.Fatalf("new client: %v", err)
@@ -119,6 +137,9 @@ func TestLoad(t *testing.T) {
 	}
 	if n := counters.transport.Load(); n != 0 {
 		t.Errorf("%d attempts failed without an answer", n)
+	}
+	if len(counters.failed) > 0 {
+		t.Errorf("the first failures: %q", counters.failed)
 	}
 	in := openInspector(t, ts.dir)
 	in.checkInvariants(t, true)
