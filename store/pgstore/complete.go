@@ -29,7 +29,8 @@ type storedPart struct {
 // pending) and records the file. A cancel racing on another replica either took the lock first,
 // and this fails with a *store.StateError, or waits and then finds the upload completed. Under
 // the lock the clock is read again: an upload that expired while its MD5 was computed stays as it
-// is.
+// is. The objects of the parts the file leaves out are deleted after the answer, by the background
+// remover (remover.go), or by the sweeper if this process stops first.
 func (s *Store) Complete(ctx context.Context, owner, uploadID string, partIDs []string, md5Hex, fileID string, now store.Clock) (store.Upload, store.File, error) {
 	_, parts, err := s.checkCompletion(ctx, s.db, owner, uploadID, partIDs, now(), noLock)
 	if err != nil {
@@ -76,15 +77,22 @@ func (s *Store) Complete(ctx context.Context, owner, uploadID string, partIDs []
 		f.ID, partIDs); err != nil {
 		return store.Upload{}, store.File{}, fmt.Errorf("complete upload %s: record the parts of file %s: %w", uploadID, f.ID, err)
 	}
-	// Parts left out of the file are released right after the commit.
-	if _, err := tx.Exec(ctx, `UPDATE uploads SET status = $2, file_id = $3, bytes_state = $4 WHERE id = $1`,
-		uploadID, string(store.StatusCompleted), f.ID, record.BytesReleasing); err != nil {
+	// Parts left out of the file, if any, are to be released: the upload is marked releasing, and
+	// once committed, queued for the background remover (the sweeper finds the mark if the
+	// process stops first). Without any, its bytes stay live: its file uses them all.
+	var state int16
+	if err := tx.QueryRow(ctx, `UPDATE uploads SET status = $2, file_id = $3, bytes_state = CASE
+			WHEN EXISTS (SELECT 1 FROM parts WHERE upload_id = $1 AND id <> ALL($4::text[])) THEN $5::smallint ELSE $6::smallint END
+		WHERE id = $1 RETURNING bytes_state`,
+		uploadID, string(store.StatusCompleted), f.ID, partIDs, record.BytesReleasing, record.BytesLive).Scan(&state); err != nil {
 		return store.Upload{}, store.File{}, fmt.Errorf("complete upload %s: %w", uploadID, err)
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return store.Upload{}, store.File{}, fmt.Errorf("complete upload %s: %w", uploadID, err)
 	}
-	s.releaseAfter(ctx, uploadID)
+	if state == record.BytesReleasing {
+		s.removeLater(uploadID)
+	}
 	u.Status, u.FileID = store.StatusCompleted, f.ID
 	return u.Upload, f, nil
 }

@@ -19,8 +19,9 @@
 // part's object. A note in part_writes is written before the object and removed in the
 // transaction that records the part: if the process dies between the two, the sweeper finds the
 // note once the part can no longer be recorded and deletes the object. Cancelling an upload
-// deletes its parts' objects; completing one deletes those of parts the file leaves out; both
-// are retried by the sweeper if they fail.
+// deletes its parts' objects before the answer; completing one marks the upload releasing when
+// the file leaves parts out, and a background remover deletes those parts' objects after the
+// answer. Both are finished by the sweeper if they fail or the process stops first.
 //
 // A part larger than one 8 MiB buffer is written as an S3 multipart upload of 8 MiB chunks read
 // into two buffers in turn (one is sent while the next chunk is read into the other), aborted if

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/uploadkit/uploads/store"
+	"github.com/uploadkit/uploads/store/pgstore"
 	"github.com/uploadkit/uploads/store/pgstore/pgstoretest"
 )
 
@@ -120,6 +121,9 @@ func TestFinishedUploadsReleaseObjects(t *testing.T) {
 	addPart(t, s, done.ID, []byte("unused"), 100)
 	kept2 := addPart(t, s, done.ID, []byte("def"), 100)
 	f := complete(t, s, done.ID, []string{kept2.ID, kept1.ID}, "")
+	if err := s.Settle(ctx); err != nil { // what the background remover does after the answer
+		t.Fatalf("Settle: %v", err)
+	}
 	objects := partObjects(pgstoretest.ObjectKeys(t, cfg), done.ID)
 	if len(objects) != 2 {
 		t.Errorf("completed upload keeps objects %v, want the two its file uses", objects)
@@ -139,6 +143,78 @@ func TestFinishedUploadsReleaseObjects(t *testing.T) {
 	}
 	if objects := partObjects(pgstoretest.ObjectKeys(t, cfg), done.ID); len(objects) != 0 {
 		t.Errorf("deleted file keeps objects %v", objects)
+	}
+}
+
+// TestCompleteReleasesLeftOutPartsOffTheRequestPath: a completion answers before the objects of
+// the parts it left out are deleted; if the process stops then, the sweeper deletes them and
+// counts their bytes once, and the File keeps every byte.
+func TestCompleteReleasesLeftOutPartsOffTheRequestPath(t *testing.T) {
+	cfg := pgstoretest.Config(t)
+	s := pgstoretest.OpenWith(t, cfg)
+	ctx := context.Background()
+	pgstore.StopRemover(s) // as if the process stopped right after the commit
+
+	u := createUpload(t, s, 6)
+	kept1 := addPart(t, s, u.ID, []byte("abc"), 100)
+	addPart(t, s, u.ID, []byte("unused"), 100)
+	addPart(t, s, u.ID, []byte("spare"), 100)
+	kept2 := addPart(t, s, u.ID, []byte("def"), 100)
+	f := complete(t, s, u.ID, []string{kept2.ID, kept1.ID}, "")
+	if objects := partObjects(pgstoretest.ObjectKeys(t, cfg), u.ID); len(objects) != 4 {
+		t.Fatalf("objects right after the completion: %v, want all 4 (the left-out ones go after the answer)", objects)
+	}
+	if got := string(readFile(t, s, f.ID)); got != "defabc" {
+		t.Fatalf("file holds %q, want %q", got, "defabc")
+	}
+
+	if n, err := s.SweepExpired(ctx, t0); err != nil || n != (store.SweepResult{Bytes: 11}) {
+		t.Fatalf("SweepExpired = %+v, %v; want the 11 bytes of the two left-out parts", n, err)
+	}
+	if objects := partObjects(pgstoretest.ObjectKeys(t, cfg), u.ID); len(objects) != 2 {
+		t.Errorf("objects after the sweep: %v, want the file's 2", objects)
+	}
+	if n, err := s.SweepExpired(ctx, t0); err != nil || n != (store.SweepResult{}) {
+		t.Errorf("second SweepExpired = %+v, %v; want nothing", n, err)
+	}
+	if err := s.Settle(ctx); err != nil { // the queued release finds nothing left
+		t.Fatalf("Settle: %v", err)
+	}
+	if got := string(readFile(t, s, f.ID)); got != "defabc" {
+		t.Errorf("file after the sweep holds %q, want %q", got, "defabc")
+	}
+	if n := pgstoretest.QueryInt(t, cfg, `SELECT bytes_state FROM uploads WHERE id = $1`, u.ID); n != 2 {
+		t.Errorf("bytes state of the completed upload = %d, want 2 (released)", n)
+	}
+}
+
+// TestReleaseKeepsAFileDeletedMeanwhile: a release of a completion's left-out parts that runs while
+// the file is deleted leaves the upload releasing, so that the file's parts are released too.
+func TestReleaseKeepsAFileDeletedMeanwhile(t *testing.T) {
+	cfg := pgstoretest.Config(t)
+	s := pgstoretest.OpenWith(t, cfg)
+	ctx := context.Background()
+	pgstore.StopRemover(s)
+
+	u := createUpload(t, s, 3)
+	kept := addPart(t, s, u.ID, []byte("abc"), 100)
+	left := addPart(t, s, u.ID, []byte("left"), 100)
+	f := complete(t, s, u.ID, []string{kept.ID}, "")
+	// What DeleteFile commits, before its own release: the file's parts become releasable.
+	pgstoretest.Exec(t, cfg, fmt.Sprintf(`UPDATE files SET deleted_at = %d WHERE id = '%s'`, t0, f.ID))
+	pgstoretest.Exec(t, cfg, fmt.Sprintf(`DELETE FROM file_parts WHERE file_id = '%s'`, f.ID))
+	// The remover's release lists only the left-out part, as it would have before the delete.
+	if err := pgstore.ReleaseOnly(ctx, s, u.ID, left.ID); err != nil {
+		t.Fatalf("release: %v", err)
+	}
+	if n := pgstoretest.QueryInt(t, cfg, `SELECT bytes_state FROM uploads WHERE id = $1`, u.ID); n != 1 {
+		t.Fatalf("bytes state after a release that left the deleted file's part = %d, want 1 (releasing)", n)
+	}
+	if n, err := s.SweepExpired(ctx, t0); err != nil || n != (store.SweepResult{Bytes: 3}) {
+		t.Fatalf("SweepExpired = %+v, %v; want the deleted file's 3 bytes", n, err)
+	}
+	if objects := partObjects(pgstoretest.ObjectKeys(t, cfg), u.ID); len(objects) != 0 {
+		t.Errorf("objects after the sweep: %v, want none", objects)
 	}
 }
 

@@ -71,6 +71,8 @@ type Store struct {
 	slots chan struct{}
 	// buffers recycles the partChunkSize buffers of parts being written.
 	buffers sync.Pool
+	// removals is the background remover of the parts completions leave out (remover.go).
+	removals remover
 
 	closeOnce sync.Once
 }
@@ -120,6 +122,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	s := &Store{db: pool, s3: client, bucket: cfg.S3Bucket, prefix: cfg.S3Prefix, slots: make(chan struct{}, inFlight)}
 	s.buffers.New = func() any { b := make([]byte, partChunkSize); return &b }
+	s.startRemover()
 	return s, nil
 }
 
@@ -172,9 +175,13 @@ func redactedURL(pool *pgxpool.Pool) string {
 	return fmt.Sprintf("postgres://%s@%s:%d/%s", c.User, c.Host, c.Port, c.Database)
 }
 
-// Close closes the database connections, waiting for queries in progress. Calls after the first
-// do nothing.
+// Close finishes the releases the background remover has queued (within cleanupTimeout; the
+// sweeper finishes any it cannot), then closes the database connections, waiting for queries in
+// progress. Calls after the first do nothing.
 func (s *Store) Close() error {
-	s.closeOnce.Do(s.db.Close)
+	s.closeOnce.Do(func() {
+		s.stopRemover()
+		s.db.Close()
+	})
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -31,6 +32,7 @@ func TestBytesReleased(t *testing.T) {
 	done := mustCreate(t, s, 4)
 	used, unused := mustAddPart(t, s, done.ID, "used"), mustAddPart(t, s, done.ID, "extra")
 	f := mustComplete(t, s, done.ID, used.ID)
+	settle(t, s) // what the background remover does after the answer
 	if exists(t, s.partPath(done.ID, unused.ID)) {
 		t.Errorf("the part completion did not use is still on disk")
 	}
@@ -254,4 +256,104 @@ func settle(t *testing.T, s *Store) {
 	if _, err := s.releaseAll(context.Background()); err != nil {
 		t.Fatalf("release: %v", err)
 	}
+}
+
+// TestCompleteRemovesLeftOutPartsOffTheRequestPath: a completion answers before the files of the
+// parts it left out are removed, with those parts listed for removal in its transaction; the
+// remover (here, the sweep standing in for it) removes them, counts their bytes once, and leaves
+// every byte of the File.
+func TestCompleteRemovesLeftOutPartsOffTheRequestPath(t *testing.T) {
+	ctx := context.Background()
+	s := openTemp(t, t.TempDir())
+	s.stopRemover() // the answer is all the test sees before the removal
+	u := mustCreate(t, s, 8)
+	p1, extra, p2, more := mustAddPart(t, s, u.ID, "used"), mustAddPart(t, s, u.ID, "extra!"),
+		mustAddPart(t, s, u.ID, "also"), mustAddPart(t, s, u.ID, "more")
+	f := mustComplete(t, s, u.ID, p2.ID, p1.ID)
+	for _, p := range []store.Part{extra, more} {
+		if !exists(t, s.partPath(u.ID, p.ID)) {
+			t.Errorf("the completion removed left-out part %s on the request path", p.ID)
+		}
+	}
+	if n := toRemove(t, s); n != 2 {
+		t.Fatalf("%d parts listed for removal after the completion, want the 2 left out", n)
+	}
+	if got := mustRead(t, s, f.ID); got != "alsoused" {
+		t.Fatalf("file holds %q, want %q", got, "alsoused")
+	}
+
+	if n, err := s.SweepExpired(ctx, t0); err != nil || n != (store.SweepResult{Bytes: 10}) {
+		t.Fatalf("SweepExpired = %+v, %v; want the 10 bytes of the two left-out parts", n, err)
+	}
+	if got := filesUnder(t, s.uploadDir(u.ID)); !slices.Equal(got, sortedIDs(p1, p2)) {
+		t.Errorf("part files after the removal: %v, want only the file's two parts", got)
+	}
+	if n := toRemove(t, s); n != 0 {
+		t.Errorf("%d parts still listed for removal", n)
+	}
+	if n, err := s.SweepExpired(ctx, t0); err != nil || n != (store.SweepResult{}) {
+		t.Errorf("second SweepExpired = %+v, %v; want nothing", n, err)
+	}
+	if got := mustRead(t, s, f.ID); got != "alsoused" {
+		t.Errorf("file after the removal holds %q, want %q", got, "alsoused")
+	}
+	if st := bytesState(t, s, u.ID); st != record.BytesLive {
+		t.Errorf("bytes state of the completed upload = %d, want live (its file uses its parts)", st)
+	}
+}
+
+// TestCompleteSurvivesAStopBeforeRemoval: a store that stops after a completion's commit, before
+// the left-out parts' files were removed, has the completion whole; Open removes the files, which
+// no part row owns, and the next sweep forgets them (counting no byte: Open freed them).
+func TestCompleteSurvivesAStopBeforeRemoval(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := Open(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.stopRemover() // as if the process stopped right after the commit
+	u := mustCreate(t, s, 4)
+	used, unused := mustAddPart(t, s, u.ID, "kept"), mustAddPart(t, s, u.ID, "dropped")
+	f := mustComplete(t, s, u.ID, used.ID)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s = openTemp(t, dir)
+	if exists(t, s.partPath(u.ID, unused.ID)) {
+		t.Errorf("after reopening, the left-out part's file remains")
+	}
+	if got := mustRead(t, s, f.ID); got != "kept" {
+		t.Fatalf("after reopening, the file holds %q, want %q", got, "kept")
+	}
+	if n, err := s.SweepExpired(ctx, t0); err != nil || n != (store.SweepResult{}) {
+		t.Fatalf("SweepExpired = %+v, %v; want nothing counted (Open removed the file)", n, err)
+	}
+	if n := toRemove(t, s); n != 0 {
+		t.Errorf("%d parts still listed for removal after the sweep", n)
+	}
+	if got := mustRead(t, s, f.ID); got != "kept" {
+		t.Errorf("after the sweep, the file holds %q, want %q", got, "kept")
+	}
+}
+
+// toRemove counts the parts listed for removal.
+func toRemove(t *testing.T, s *Store) int {
+	t.Helper()
+	var n int
+	if err := s.read.QueryRow(`SELECT COUNT(*) FROM parts_to_remove`).Scan(&n); err != nil {
+		t.Fatalf("count parts to remove: %v", err)
+	}
+	return n
+}
+
+// sortedIDs is the ids of parts, sorted.
+func sortedIDs(parts ...store.Part) []string {
+	ids := make([]string, len(parts))
+	for i, p := range parts {
+		ids[i] = p.ID
+	}
+	slices.Sort(ids)
+	return ids
 }

@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/uploadkit/uploads/store"
@@ -16,8 +15,10 @@ import (
 
 // Complete checks the request in the order store.Store documents, reading only, then makes the
 // upload completed and records its file in one transaction. The file references the parts listed,
-// in order (no byte is copied); parts uploaded but not listed are deleted, their bytes released
-// after the commit.
+// in order (no byte is copied). The rows of parts uploaded but not listed are deleted in that
+// transaction, which lists them in parts_to_remove; their files are removed after the answer, by
+// the background remover, as a cancel's are (the request never waits for it). If the process
+// stops first, Open removes the files (no part row owns them) and the next sweep forgets the list.
 //
 // The MD5, when asked for, is computed before the transaction by streaming the parts: recorded
 // parts never change, and the transaction completes the upload only if it is still pending, so a
@@ -45,12 +46,12 @@ func (s *Store) Complete(ctx context.Context, owner, uploadID string, partIDs []
 		}
 	}
 
-	f, unlisted, err := s.commitComplete(ctx, u, partIDs, fileID, now)
+	f, leftOut, err := s.commitComplete(ctx, u, partIDs, fileID, now)
 	if err != nil {
 		return store.Upload{}, store.File{}, err
 	}
-	for _, partID := range unlisted {
-		os.Remove(s.partPath(uploadID, partID)) // a failure leaves an orphan, removed at Open
+	if leftOut {
+		s.kickRemover()
 	}
 	done := u.Upload
 	done.Status, done.FileID = store.StatusCompleted, f.ID
@@ -147,13 +148,13 @@ func md5Of(segs []segment) (string, error) {
 
 // commitComplete completes the upload if it is still pending and unexpired at the time now reads
 // once the write lock is held, records its file, fileID, created then, with the listed parts in
-// order, and deletes the rows of the parts not listed, whose ids it returns so their files can be
-// removed after the commit.
-func (s *Store) commitComplete(ctx context.Context, ru record.Upload, partIDs []string, fileID string, now store.Clock) (store.File, []string, error) {
+// order, and moves the parts not listed from parts to parts_to_remove. It reports whether there
+// were any, whose files the remover is then to remove.
+func (s *Store) commitComplete(ctx context.Context, ru record.Upload, partIDs []string, fileID string, now store.Clock) (store.File, bool, error) {
 	u := ru.Upload
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
-		return store.File{}, nil, fmt.Errorf("complete upload %s: %w", u.ID, noSpace(err))
+		return store.File{}, false, fmt.Errorf("complete upload %s: %w", u.ID, noSpace(err))
 	}
 	defer tx.Rollback()
 	at := now()
@@ -162,17 +163,17 @@ func (s *Store) commitComplete(ctx context.Context, ru record.Upload, partIDs []
 		WHERE id = ? AND owner = ? AND status = 'pending' AND expires_at > ? AND bytes_state = 0`,
 		f.ID, u.ID, u.Owner, at)
 	if err != nil {
-		return store.File{}, nil, fmt.Errorf("complete upload %s: %w", u.ID, err)
+		return store.File{}, false, fmt.Errorf("complete upload %s: %w", u.ID, err)
 	}
 	if n, err := res.RowsAffected(); err != nil || n != 1 {
 		cur, lerr := loadUpload(ctx, tx, u.Owner, u.ID)
 		if lerr != nil {
-			return store.File{}, nil, fmt.Errorf("complete: %w", lerr)
+			return store.File{}, false, fmt.Errorf("complete: %w", lerr)
 		}
 		if serr := cur.StateError("complete", at); serr != nil {
-			return store.File{}, nil, serr
+			return store.File{}, false, serr
 		}
-		return store.File{}, nil, fmt.Errorf("complete upload %s: the upload refused the change (rows %d, %v)", u.ID, n, err)
+		return store.File{}, false, fmt.Errorf("complete upload %s: the upload refused the change (rows %d, %v)", u.ID, n, err)
 	}
 	var expiresAt any
 	if f.ExpiresAt != nil {
@@ -181,61 +182,47 @@ func (s *Store) commitComplete(ctx context.Context, ru record.Upload, partIDs []
 	if _, err := tx.ExecContext(ctx, `INSERT INTO files (id, owner, upload_id, filename, purpose, bytes, created_at, expires_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 		f.ID, f.Owner, f.UploadID, f.Filename, f.Purpose, f.Bytes, f.CreatedAt, expiresAt); err != nil {
-		return store.File{}, nil, fmt.Errorf("complete upload %s: record file %s: %w", u.ID, f.ID, err)
+		return store.File{}, false, fmt.Errorf("complete upload %s: record file %s: %w", u.ID, f.ID, err)
 	}
 	stmt, err := tx.PrepareContext(ctx, `INSERT INTO file_parts (file_id, seq, part_id)
 		SELECT ?, ?, id FROM parts WHERE id = ? AND upload_id = ?`)
 	if err != nil {
-		return store.File{}, nil, fmt.Errorf("complete upload %s: %w", u.ID, err)
+		return store.File{}, false, fmt.Errorf("complete upload %s: %w", u.ID, err)
 	}
 	defer stmt.Close()
 	for seq, partID := range partIDs {
 		res, err := stmt.ExecContext(ctx, f.ID, seq, partID, u.ID)
 		if err != nil {
-			return store.File{}, nil, fmt.Errorf("complete upload %s: record part %s of the file: %w", u.ID, partID, err)
+			return store.File{}, false, fmt.Errorf("complete upload %s: record part %s of the file: %w", u.ID, partID, err)
 		}
 		if n, err := res.RowsAffected(); err != nil || n != 1 {
 			// Parts leave only with a cancel or a sweep, which the update above rules out.
-			return store.File{}, nil, &store.PartError{PartID: partID, Err: store.ErrUnknownPart}
+			return store.File{}, false, &store.PartError{PartID: partID, Err: store.ErrUnknownPart}
 		}
 	}
-	unlisted, err := unlistedParts(ctx, tx, u.ID, f.ID)
+	res, err = tx.ExecContext(ctx, `INSERT INTO parts_to_remove (upload_id, part_id)
+		SELECT upload_id, id FROM parts WHERE upload_id = ?
+		AND id NOT IN (SELECT part_id FROM file_parts WHERE file_id = ?)`, u.ID, f.ID)
 	if err != nil {
-		return store.File{}, nil, err
+		return store.File{}, false, fmt.Errorf("complete upload %s: list unlisted parts for removal: %w", u.ID, err)
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM parts WHERE upload_id = ?
-		AND id NOT IN (SELECT part_id FROM file_parts WHERE file_id = ?)`, u.ID, f.ID); err != nil {
-		return store.File{}, nil, fmt.Errorf("complete upload %s: delete unlisted parts: %w", u.ID, err)
+	leftOut, err := res.RowsAffected()
+	if err != nil {
+		return store.File{}, false, fmt.Errorf("complete upload %s: list unlisted parts for removal: %w", u.ID, err)
+	}
+	if leftOut > 0 {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM parts WHERE upload_id = ?
+			AND id NOT IN (SELECT part_id FROM file_parts WHERE file_id = ?)`, u.ID, f.ID); err != nil {
+			return store.File{}, false, fmt.Errorf("complete upload %s: delete unlisted parts: %w", u.ID, err)
+		}
 	}
 	if err := tx.Commit(); err != nil {
-		return store.File{}, nil, fmt.Errorf("complete upload %s: %w", u.ID, noSpace(err))
+		return store.File{}, false, fmt.Errorf("complete upload %s: %w", u.ID, noSpace(err))
 	}
-	return f, unlisted, nil
+	return f, leftOut > 0, nil
 }
 
 // rowQueryer runs a query returning rows: a pool or a transaction.
 type rowQueryer interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-}
-
-// unlistedParts returns the ids of the parts of an upload that file fileID does not use.
-func unlistedParts(ctx context.Context, q rowQueryer, uploadID, fileID string) ([]string, error) {
-	rows, err := q.QueryContext(ctx, `SELECT id FROM parts WHERE upload_id = ?
-		AND id NOT IN (SELECT part_id FROM file_parts WHERE file_id = ?)`, uploadID, fileID)
-	if err != nil {
-		return nil, fmt.Errorf("list unlisted parts of upload %s: %w", uploadID, err)
-	}
-	defer rows.Close()
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("list unlisted parts of upload %s: %w", uploadID, err)
-		}
-		ids = append(ids, id)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list unlisted parts of upload %s: %w", uploadID, err)
-	}
-	return ids, nil
 }

@@ -18,9 +18,10 @@
 // (synchronous=FULL: its transaction's commit is synced before the call returns, and a part's
 // bytes and directory entry are synced before its record), so it survives the process being
 // killed and the machine losing power. What may follow an answer is only the removal of files no
-// record needs any more: a cancel marks its upload's bytes releasing in its transaction, and the
-// background remover deletes the files after the answer; a crash in between leaves the mark, and
-// the next sweep (or Open, for files no part owns) removes them.
+// record needs any more: a cancel marks its upload's bytes releasing in its transaction, and a
+// completion lists the parts it leaves out of its file in parts_to_remove in its own; the
+// background remover deletes the files after the answer. A crash in between leaves the mark, Open
+// removes the files (no part owns them) and the next sweep forgets the mark.
 //
 // Concurrent cancels share one transaction and its one sync (group commit), each in a savepoint
 // of its own; see Cancel.

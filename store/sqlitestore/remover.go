@@ -16,9 +16,11 @@ import (
 // The remover takes the removal of part files off the request path. Cancel marks the upload's
 // bytes as releasing and deletes its part rows in its one transaction, then wakes the remover,
 // which removes the upload's directory and marks it released, batching the marks of every upload
-// it found into one transaction. The mark is in the database before the answer, so nothing is
-// lost to a crash: an upload still marked releasing is released by the next sweep (SweepExpired,
-// which the server runs at start and then periodically) or the remover's next run.
+// it found into one transaction. Complete, likewise, moves the parts it leaves out of its file
+// from parts to parts_to_remove in its transaction and wakes the remover, which removes their
+// files and forgets them. The mark is in the database before the answer, so nothing is lost to a
+// crash: Open removes the files no part row owns, and the next sweep (SweepExpired, which the
+// server runs periodically) or the remover's next run finishes what is still marked.
 
 // removeBatch is how many uploads one marking transaction of the remover covers.
 const removeBatch = 256
@@ -74,9 +76,11 @@ func (s *Store) releaseAll(ctx context.Context) (store.SweepResult, error) {
 // deleted or expired).
 func (s *Store) releaseLocked(ctx context.Context) (store.SweepResult, error) {
 	var res store.SweepResult
+	freed, leftOutErr := s.removeLeftOutParts(ctx) // on an error, the uploads are released all the same
+	res.Bytes += freed
 	ids, err := s.releasingUploads(ctx)
 	if err != nil {
-		return res, err
+		return res, errors.Join(leftOutErr, err)
 	}
 	removed := ids[:0]
 	for _, id := range ids {
@@ -96,14 +100,14 @@ func (s *Store) releaseLocked(ctx context.Context) (store.SweepResult, error) {
 			return err
 		})
 		if err != nil {
-			return res, fmt.Errorf("mark uploads released: %w", err)
+			return res, errors.Join(leftOutErr, fmt.Errorf("mark uploads released: %w", err))
 		}
 		res.Uploads += n
 	}
 	if s.reserveMissing.Load() {
 		_ = s.keepReserve() // from the bytes just freed
 	}
-	return res, nil
+	return res, leftOutErr
 }
 
 // markReleased marks the uploads ids that are releasing released, and returns how many of those
@@ -128,6 +132,68 @@ func (s *Store) markReleased(ctx context.Context, ids []string) (int, error) {
 		}
 	}
 	return n, rows.Err()
+}
+
+// removeLeftOutParts removes the files of the parts completions left out (parts_to_remove) and
+// forgets those it removed, in transactions of up to removeBatch parts. It returns the bytes of
+// the files it removed: a file Open already removed, as an orphan, frees nothing now.
+func (s *Store) removeLeftOutParts(ctx context.Context) (int64, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT upload_id, part_id FROM parts_to_remove`)
+	if err != nil {
+		return 0, fmt.Errorf("list parts to remove: %w", err)
+	}
+	var removed [][2]string
+	var freed int64
+	var errs []error
+	for rows.Next() {
+		var p [2]string
+		if err := rows.Scan(&p[0], &p[1]); err != nil {
+			rows.Close()
+			return freed, fmt.Errorf("list parts to remove: %w", err)
+		}
+		n, err := removeFile(s.partPath(p[0], p[1]))
+		freed += n
+		if err != nil {
+			errs = append(errs, err) // the part stays listed, for the next run
+			continue
+		}
+		removed = append(removed, p)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return freed, fmt.Errorf("list parts to remove: %w", err)
+	}
+	for len(removed) > 0 {
+		batch := removed[:min(len(removed), removeBatch)]
+		removed = removed[len(batch):]
+		err := s.freeing(func() error {
+			_, err := s.write.ExecContext(ctx, `DELETE FROM parts_to_remove
+				WHERE (upload_id, part_id) IN (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?))`, jsonPairs(batch))
+			return err
+		})
+		if err != nil {
+			return freed, fmt.Errorf("forget removed parts: %w", err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return freed, fmt.Errorf("remove left-out parts: %w", err)
+	}
+	return freed, nil
+}
+
+// jsonPairs is pairs as a JSON array of two-string arrays, for json_each. The ids hold only
+// letters, digits, '-' and '_' (record.ValidID), so none needs escaping.
+func jsonPairs(pairs [][2]string) string {
+	var b strings.Builder
+	b.WriteByte('[')
+	for i, p := range pairs {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(`["` + p[0] + `","` + p[1] + `"]`)
+	}
+	b.WriteByte(']')
+	return b.String()
 }
 
 // removeDir removes an upload's directory of part files and everything in it, and returns the
@@ -183,7 +249,8 @@ func jsonStrings(ids []string) string {
 }
 
 // Settle removes now the part files the background remover has yet to remove (of uploads
-// cancelled, or files deleted, a moment ago) and marks their uploads released. Tests call it to
+// cancelled, files deleted, or parts a completion left out, a moment ago) and marks their uploads
+// released. Tests call it to
 // look at the disk as it will be; a program never needs to.
 func (s *Store) Settle(ctx context.Context) error {
 	_, err := s.releaseAll(ctx)
