@@ -24,6 +24,11 @@ func TestPartRacingCancelLeavesNoDirectory(t *testing.T) {
 		if _, err := s.Cancel(ctx, owner, u.ID, t0); err != nil {
 			t.Fatal(err)
 		}
+		// The cancel's files are removed in the background: the part below comes after that.
+		settle(t, s)
+		if _, err := os.Stat(s.uploadDir(u.ID)); !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("the cancelled upload's directory is still there after the release (%v)", err)
+		}
 		_, err := s.storePart(ctx, owner, u.ID, randomID("part_"), strings.NewReader("late"),
 			store.Limits{MaxPart: maxPart}, store.At(t0))
 		var se *store.StateError

@@ -19,50 +19,62 @@ const sweepBatch = 256
 // their bytes as releasing (after which no part can be added and the upload cannot be completed)
 // and deletes their part rows; then the files are removed and the uploads marked released
 // (releaseLocked), with those a cancel or a file deletion marked and the background remover has
-// not released yet. An upload whose files could not be removed stays marked releasing and is
-// tried again by the next sweep.
+// not released yet, and the parts completions left out. An upload whose files could not be
+// removed stays marked releasing and is tried again by the next sweep.
 //
-// The sweep holds releaseMu throughout, so the background remover cannot release, midway, what
-// the sweep marked: the result's Bytes is the size of the part files this sweep removed, measured
-// on the disk just before each removal, and its Uploads the cancelled or expired uploads it marked
-// released. The bytes of a cancel or a file deletion whose files the remover (or DeleteFile)
-// removed first are not the sweep's.
+// Each batch, from its marking to the release of what it marked, holds releaseMu, so the
+// background remover cannot release, midway, what the sweep marked: the result's Bytes is the
+// size of the part files this sweep removed, measured on the disk just before each removal, and
+// its Uploads the cancelled or expired uploads it marked released. The bytes of a cancel, a
+// completion or a file deletion whose files the remover (or DeleteFile) removed first are not the
+// sweep's. Between batches the remover, and a DeleteFile removing its files, get their turn.
 //
 // On a full disk the sweep draws on the space reserve (see space.go), and once it has freed
 // enough, it makes the reserve anew.
 func (s *Store) SweepExpired(ctx context.Context, now int64) (store.SweepResult, error) {
 	defer func() { _ = s.keepReserve() }()
-	s.releaseMu.Lock()
-	defer s.releaseMu.Unlock()
-	var files int
+	var res store.SweepResult
 	for _, step := range []struct {
 		mark  func(context.Context, int64) (int, error)
-		count *int
-	}{{s.markForRelease, nil}, {s.markExpiredFiles, &files}} {
+		files bool // the marks are of expired files
+	}{{s.markForRelease, false}, {s.markExpiredFiles, true}} {
 		for {
-			var n int
-			err := s.freeing(func() error {
-				var err error
-				n, err = step.mark(ctx, now)
-				return err
-			})
-			if err != nil {
-				return store.SweepResult{Files: files}, err
+			n, released, err := s.sweepBatch(ctx, now, step.mark)
+			res.Uploads += released.Uploads
+			res.Bytes += released.Bytes
+			if step.files {
+				res.Files += n
 			}
-			if step.count != nil {
-				*step.count += n
+			if err != nil {
+				return res, err
 			}
 			if n < sweepBatch {
 				break
 			}
 		}
 	}
-	res, err := s.releaseLocked(ctx)
-	res.Files = files
-	if err != nil {
-		return res, fmt.Errorf("sweep: %w", err)
-	}
 	return res, nil
+}
+
+// sweepBatch marks one batch with mark, then releases it with everything else marked releasing,
+// all under releaseMu. It returns how many mark marked, and what the release released.
+func (s *Store) sweepBatch(ctx context.Context, now int64, mark func(context.Context, int64) (int, error)) (int, store.SweepResult, error) {
+	s.releaseMu.Lock()
+	defer s.releaseMu.Unlock()
+	var n int
+	err := s.freeing(func() error {
+		var err error
+		n, err = mark(ctx, now)
+		return err
+	})
+	if err != nil {
+		return 0, store.SweepResult{}, err
+	}
+	released, err := s.releaseLocked(ctx)
+	if err != nil {
+		return n, released, fmt.Errorf("sweep: %w", err)
+	}
+	return n, released, nil
 }
 
 // markForRelease marks up to sweepBatch cancelled or expired uploads whose bytes are live as
