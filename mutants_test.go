@@ -1,10 +1,16 @@
 package uploads
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
+
+	"github.com/uploadkit/uploads/server"
 )
 
 // An answer that is no error envelope gives its first 200 bytes, on one line, as the message:
@@ -61,5 +67,85 @@ func TestAPIErrorText(t *testing.T) {
 		if got := tc.err.Error(); got != tc.want {
 			t.Errorf("Error() = %q, want %q", got, tc.want)
 		}
+	}
+}
+
+// ListFiles takes a Limit of 1 and of MaxListLimit, the ends of its range, and the reference
+// server lists every File with either.
+func TestListFilesLimitBounds(t *testing.T) {
+	fs := newFaultyServer(t, server.Faults{}, server.RateLimit{})
+	c, _ := fs.client(false)
+	var want []string
+	for range 3 {
+		up, err := c.Create(t.Context(), CreateParams{Filename: "a.jsonl", Purpose: PurposeBatch, Bytes: 2, MIMEType: "text/jsonl"})
+		if err != nil {
+			t.Fatalf("Create: %v", err)
+		}
+		part, err := c.AddPart(t.Context(), up.ID, strings.NewReader("{}"))
+		if err != nil {
+			t.Fatalf("AddPart: %v", err)
+		}
+		done, err := c.Complete(t.Context(), up.ID, CompleteParams{PartIDs: []string{part.ID}})
+		if err != nil || done.File == nil {
+			t.Fatalf("Complete: %v, %+v", err, done)
+		}
+		want = append(want, done.File.ID)
+		fs.advance(time.Second) // one File a second: the list's order is theirs
+	}
+	slices.Reverse(want) // newest first
+	for _, limit := range []int{1, MaxListLimit} {
+		got, err := collect(t, c.ListFiles(t.Context(), ListFilesParams{Limit: limit}))
+		if err != nil {
+			t.Fatalf("ListFiles with Limit %d: %v", limit, err)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("ListFiles with Limit %d = %v, want %v", limit, got, want)
+		}
+	}
+}
+
+// The next page starts after the page's last_id, which is the API's word even where it differs
+// from the last File of the data; an empty last_id counts as none, and the last File is used.
+func TestListFilesCursor(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		lastID    any
+		wantAfter string
+	}{
+		{"last_id names the cursor", "file-z", "file-z"},
+		{"an empty last_id", "", "file-b"},
+		{"no last_id", nil, "file-b"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var mu sync.Mutex
+			var afters []string
+			f := newFakeAPI(t, func(w http.ResponseWriter, r *http.Request) {
+				after := r.URL.Query().Get("after")
+				mu.Lock()
+				afters = append(afters, after)
+				mu.Unlock()
+				page := map[string]any{"object": "list", "data": []any{fileJSON("file-a", 1000), fileJSON("file-b", 1001)},
+					"has_more": true, "first_id": "file-a", "last_id": tc.lastID}
+				if after != "" {
+					page = map[string]any{"object": "list", "data": []any{fileJSON("file-c", 1002)},
+						"has_more": false, "first_id": "file-c", "last_id": "file-c"}
+				}
+				b, _ := json.Marshal(page)
+				writeJSON(w, http.StatusOK, b)
+			})
+			c, _ := newTestClient(t, f, func(error) {}) // an empty last_id breaks the spec on purpose
+			got, err := collect(t, c.ListFiles(t.Context(), ListFilesParams{}))
+			if err != nil {
+				t.Fatalf("ListFiles: %v", err)
+			}
+			if want := []string{"file-a", "file-b", "file-c"}; !slices.Equal(got, want) {
+				t.Errorf("ListFiles = %v, want %v", got, want)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if want := []string{"", tc.wantAfter}; !slices.Equal(afters, want) {
+				t.Errorf("pages asked after %q, want %q", afters, want)
+			}
+		})
 	}
 }
