@@ -69,3 +69,38 @@ func TestControlCharacterAtTheFirstByte(t *testing.T) {
 		})
 	}
 }
+
+// An array sent where the schema asks for no array is a wrong type on its field, like any other,
+// never a failure of the server.
+func TestArrayWhereNoArrayIsAsked(t *testing.T) {
+	e := newEnv(t)
+	for _, tc := range []struct {
+		field string
+		value any
+		want  string
+	}{
+		{"filename", []any{1.5}, "Invalid type for 'filename': expected a string, but got an array instead."},
+		{"bytes", []any{1.5}, "Invalid type for 'bytes': expected an integer, but got an array instead."},
+	} {
+		t.Run(tc.field, func(t *testing.T) {
+			body := map[string]any{"purpose": "user_data", "filename": "a.jsonl", "bytes": 10, "mime_type": "text/plain"}
+			body[tc.field] = tc.value
+			checkEnvelope(t, e.doJSON("POST", "/uploads", keyA, body), wantEnvelope{400, invalid, tc.field, "invalid_type", tc.want})
+		})
+	}
+}
+
+// An unknown top-level parameter whose name is a number is named as sent, not as an index.
+func TestUnknownParameterNamedLikeAnIndex(t *testing.T) {
+	e := newEnv(t)
+	body := map[string]any{"purpose": "user_data", "filename": "a.jsonl", "bytes": 10, "mime_type": "text/plain", "7": 1}
+	checkEnvelope(t, e.doJSON("POST", "/uploads", keyA, body), wantEnvelope{400, invalid, "7", "unknown_parameter", "Unknown parameter: '7'."})
+}
+
+// A body sent to an operation that takes none is refused, saying so.
+func TestBodyWhereNoneIsTaken(t *testing.T) {
+	e := newEnv(t)
+	u := e.createUpload(keyA, 10)
+	r := e.doJSON("POST", "/uploads/"+u.ID+"/cancel", keyA, "{}")
+	checkEnvelope(t, r, wantEnvelope{400, invalid, "", "", "This endpoint takes no request body; send none (Content-Length: 0)."})
+}
