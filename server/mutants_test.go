@@ -104,3 +104,19 @@ func TestBodyWhereNoneIsTaken(t *testing.T) {
 	r := e.doJSON("POST", "/uploads/"+u.ID+"/cancel", keyA, "{}")
 	checkEnvelope(t, r, wantEnvelope{400, invalid, "", "", "This endpoint takes no request body; send none (Content-Length: 0)."})
 }
+
+// A number where a string is asked is named for what it is: an integer, or a decimal.
+func TestWrongTypeNamesTheNumber(t *testing.T) {
+	e := newEnv(t)
+	for _, tc := range []struct {
+		value any
+		kind  string
+	}{
+		{5, "an integer"},
+		{1.5, "a decimal"},
+	} {
+		body := map[string]any{"purpose": "user_data", "filename": tc.value, "bytes": 10, "mime_type": "text/plain"}
+		checkEnvelope(t, e.doJSON("POST", "/uploads", keyA, body), wantEnvelope{400, invalid, "filename", "invalid_type",
+			"Invalid type for 'filename': expected a string, but got " + tc.kind + " instead."})
+	}
+}
