@@ -181,9 +181,12 @@ func testCompleteLostAnswer(t *testing.T, bin string) {
 	if res.code != 0 || !strings.Contains(res.stderr, "already completed") {
 		t.Fatalf("complete exited %d, stderr %q", res.code, res.stderr)
 	}
-	// stdout is not a terminal: the ID alone, and what is known on stderr.
-	if res.stdout != up.ID+"\n" || !regexp.MustCompile(`(?m)^status\s+completed$`).MatchString(res.stderr) {
-		t.Errorf("complete printed %q and %q; want the upload's ID, and its status completed", res.stdout, res.stderr)
+	// stdout is not a terminal, where complete promises the File's ID: the File is not known, so
+	// nothing goes there (the upload's ID would send a script on with the wrong object), and what
+	// is known goes to stderr.
+	if res.stdout != "" || !regexp.MustCompile(`(?m)^status\s+completed$`).MatchString(res.stderr) ||
+		!regexp.MustCompile(`(?m)^upload\s+`+up.ID+`$`).MatchString(res.stderr) {
+		t.Errorf("complete printed %q and %q; want nothing on stdout, and the upload and its status completed on stderr", res.stdout, res.stderr)
 	}
 	if got := apiStatus(t, direct, up.ID); got != uploads.UploadStatusCompleted {
 		t.Errorf("the server has the upload %s", got)

@@ -124,12 +124,21 @@ type knownUpload struct {
 	Status uploads.UploadStatus `json:"status"`
 }
 
-// printKnownUpload prints an upload of which only the ID and status are known: as printMade prints
-// what a command made when made is true, else as printObject.
-func (a *app) printKnownUpload(id string, status uploads.UploadStatus, made bool) error {
-	v, summary := knownUpload{ID: id, Object: "upload", Status: status}, []field{{"upload", id}, {"status", string(status)}}
-	if made {
-		return a.printMade(nil, v, id, summary)
+// printKnownUpload prints an upload of which only the ID and status are known, with no field that
+// would have to be made up.
+func (a *app) printKnownUpload(id string, status uploads.UploadStatus) error {
+	return a.printObject(nil, knownUpload{ID: id, Object: "upload", Status: status}, []field{{"upload", id}, {"status", string(status)}})
+}
+
+// printCompletedWithoutFile prints an upload that completed although its File is not known (the
+// answer to complete was lost and the File could not be told apart). With --json or on a terminal
+// it prints what is known of the upload, as printKnownUpload does. Otherwise stdout stays empty:
+// complete and put promise a script the File's ID there, and the upload's ID in its place would
+// send the script on with the wrong object; the summary goes to stderr, and the exit code is 0
+// because the upload did complete.
+func (a *app) printCompletedWithoutFile(id string) error {
+	if a.json || a.env.stdoutIsTTY {
+		return a.printKnownUpload(id, uploads.UploadStatusCompleted)
 	}
-	return a.printObject(nil, v, summary)
+	return writeFields(a.env.stderr, []field{{"upload", id}, {"status", string(uploads.UploadStatusCompleted)}})
 }

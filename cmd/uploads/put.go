@@ -52,7 +52,8 @@ naming the upload it leaves pending and when that expires. Once every part is se
 
 An answer lost on the way never makes put lie or upload twice: when the answer to complete is lost, put
 finds the File the upload made in the Files list and prints it; when it cannot tell which File that is,
-it says the upload completed, names the candidates, and exits 0. A failed put says whether the upload
+it says the upload completed, names the candidates, and exits 0 (printing no ID where a script expects
+the File's). A failed put says whether the upload
 was cancelled, is still pending, or is in a state it could not find out.
 
 With --resume, the upload is recorded as it goes in a journal in the user's cache directory, keyed by the
@@ -212,7 +213,7 @@ func (a *app) reportCompletedWithoutFile(upErr *uploads.UploadError) error {
 	}
 	fmt.Fprintf(a.env.stderr, "note: upload %s completed, but the answer to complete was lost and %s; do not upload the file again\n",
 		upErr.UploadID, which)
-	return a.printKnownUpload(upErr.UploadID, uploads.UploadStatusCompleted, true)
+	return a.printCompletedWithoutFile(upErr.UploadID)
 }
 
 // reportInterrupted says, in one line on stderr, what became of the upload an interrupt stopped.

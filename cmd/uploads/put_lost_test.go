@@ -115,3 +115,33 @@ func testPutLostAnswers(t *testing.T, bin string) {
 }
 
 var regexpUploadID = regexp.MustCompile(`upload_[0-9a-f]{32}`)
+
+// TestPutLostAnswerFileUnknownForScripts: when the answer to complete is lost and no File can be told
+// apart, put run by a script (stdout not a terminal, no --json) exits 0, since the upload completed,
+// and prints no ID where the File's ID is promised.
+func TestPutLostAnswerFileUnknownForScripts(t *testing.T) {
+	bin := buildCLI(t)
+	ts := newTestServer(t)
+	direct := directClient(t, ts)
+	c := newCLI(bin, behindProxy(t, ts,
+		rule("POST", "/v1/uploads/*/complete", 1, faultproxy.LoseAnswer),
+		faultproxy.Rule{Method: "GET", Path: "/v1/files", Fault: faultproxy.Answer, Status: 200,
+			Body: `{"object":"list","data":[],"has_more":false,"first_id":null,"last_id":null}`}))
+	path, _ := writeRandomFile(t, "train.jsonl", 3*4096+100)
+
+	res := c.run(t, "put", path, "--purpose", "fine-tune", "--part-size", "4KiB", "--concurrency", "1")
+	if res.code != 0 || res.stdout != "" {
+		t.Fatalf("put exited %d and printed %q on stdout; want 0 and nothing\nstderr: %s", res.code, res.stdout, res.stderr)
+	}
+	id := regexpUploadID.FindString(res.stderr)
+	if id == "" || !strings.Contains(res.stderr, "completed, but the answer to complete was lost") ||
+		!regexp.MustCompile(`(?m)^status\s+completed$`).MatchString(res.stderr) {
+		t.Fatalf("put said %q; want the upload named as completed", res.stderr)
+	}
+	if got := apiStatus(t, direct, id); got != uploads.UploadStatusCompleted {
+		t.Errorf("the server has upload %s %s, want completed", id, got)
+	}
+	if n := filesNamed(t, direct, "train.jsonl"); n != 1 {
+		t.Errorf("the server holds %d Files, want 1", n)
+	}
+}

@@ -61,7 +61,9 @@ Output:
   not a terminal, a command that makes an object prints its ID alone on stdout, for a script to
   capture, and the summary on stderr: create prints the upload's ID, add-part the part's ID,
   complete and put the File's ID. --json prints the whole object instead, as the API sent it (for
-  put, the completed Upload with its File). Progress bars are drawn on stderr when it is a terminal;
+  put, the completed Upload with its File). When the answer to complete was lost and the File
+  cannot be told apart, complete and put exit 0 (the upload did complete) but print no ID on
+  stdout, and say on stderr which Files it may be. Progress bars are drawn on stderr when it is a terminal;
   where there is no terminal, no escape code is ever written.
 
     U=$(uploads create --filename data.jsonl --purpose batch --bytes 1234)

@@ -114,7 +114,7 @@ first, then the --part values.`,
 			// What was asked for happened: the upload is completed. Only its File is not known.
 			fmt.Fprintf(a.env.stderr, "note: the answer to complete was lost, and the retry found upload %s already completed; "+
 				"its File is in the Files list\n", args[0])
-			return a.printKnownUpload(args[0], uploads.UploadStatusCompleted, true)
+			return a.printCompletedWithoutFile(args[0])
 		}),
 	}
 	cmd.Flags().StringSliceVar(&partIDs, "part", nil, "ID of a part, in file order; repeat it or separate IDs with commas")
@@ -153,7 +153,7 @@ func (a *app) cancelCommand() *cobra.Command {
 			if raw.AnswerLost {
 				// The upload is cancelled, but no answer described it: print only what is known.
 				fmt.Fprintf(a.env.stderr, "note: the answer to cancel was lost, and the retry found upload %s already cancelled\n", up.ID)
-				return a.printKnownUpload(up.ID, up.Status, false)
+				return a.printKnownUpload(up.ID, up.Status)
 			}
 			return a.printObject(&raw, up, uploadSummary(up))
 		}),
