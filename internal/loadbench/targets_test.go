@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"os"
+	"slices"
 	"testing"
 	"time"
 
@@ -52,22 +53,40 @@ func TestPostgresTargets(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		const size, rounds = 64 << 20, 4
+		// Each round sends one 64 MiB part both ways, in alternating order, and the target is checked
+		// on the median of the rounds' ratios: a burst of load from elsewhere on the machine then
+		// spoils one round, not the verdict.
+		const size, rounds = 64 << 20, 7
 		chunk := bytes.Repeat([]byte("0123456789abcdef"), 4096)
-		var spent [2]time.Duration
-		for i := range rounds {
+		direct := func(i int) time.Duration {
 			start := time.Now()
 			_, err := core.PutObject(context.Background(), cfg.S3Bucket, cfg.S3Prefix+"direct/"+string(rune('a'+i)),
 				io.LimitReader(repeatReader(chunk), size), -1, minio.PutObjectOptions{PartSize: 8 << 20})
 			if err != nil {
 				t.Fatalf("direct put: %v", err)
 			}
-			spent[0] += time.Since(start)
-			spent[1] += run(t, pg, "part 64 MiB", 1, 1).elapsed
+			return time.Since(start)
 		}
+		ratios := make([]float64, rounds)
+		var spent [2]time.Duration
+		for i := range rounds {
+			var d, through time.Duration
+			if i%2 == 0 {
+				d = direct(i)
+				through = run(t, pg, "part 64 MiB", 1, 1).elapsed
+			} else {
+				through = run(t, pg, "part 64 MiB", 1, 1).elapsed
+				d = direct(i)
+			}
+			spent[0] += d
+			spent[1] += through
+			ratios[i] = float64(d) / float64(through) // the server's rate as a share of the direct rate
+		}
+		slices.Sort(ratios)
+		ratio := ratios[rounds/2]
 		mbps := func(d time.Duration) float64 { return float64(rounds*size) / d.Seconds() / (1 << 20) }
-		ratio := mbps(spent[1]) / mbps(spent[0])
-		t.Logf("64 MiB parts: straight to the S3 server %.0f MiB/s, through the server %.0f MiB/s: %.0f%%", mbps(spent[0]), mbps(spent[1]), ratio*100)
+		t.Logf("64 MiB parts: straight to the S3 server %.0f MiB/s, through the server %.0f MiB/s; median of %d rounds %.0f%% (rounds %.2f)",
+			mbps(spent[0]), mbps(spent[1]), rounds, ratio*100, ratios)
 		if ratio < 0.8 {
 			t.Errorf("parts go to the bucket at %.0f%% of the S3 server's own rate, want at least 80%%", ratio*100)
 		}
