@@ -300,8 +300,14 @@ type ErrorResponse struct {
 	Detail *ErrorDetail `json:"detail,omitempty"`
 }
 
-// FileDeleted The answer to a deletion.
+// FileDeleted The answer to a deletion. The live service sends the keys in the order `object`,
+// `deleted`, `id`.
 type FileDeleted struct {
+	// Object The object type, which is always `file`.
+	//
+	// Example: file
+	Object FileDeletedObject `json:"object"`
+
 	// Deleted Whether the File was deleted; `true`.
 	//
 	// Example: true
@@ -311,11 +317,6 @@ type FileDeleted struct {
 	//
 	// Example: file-YFJPwr3tabnv2ScEevmcUc
 	ID string `json:"id"`
-
-	// Object The object type, which is always `file`.
-	//
-	// Example: file
-	Object FileDeletedObject `json:"object"`
 }
 
 // FileDeletedObject The object type, which is always `file`.
