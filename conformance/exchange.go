@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"mime"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -33,7 +35,7 @@ type Exchange struct {
 }
 
 // Message is the request or the response of an Exchange. A request has Method and Path, a response
-// Status. At most one of Body, BodyText, BodyFile and BodyDigest is set.
+// Status. At most one of Body, BodyText, BodyFile, BodyDigest and Form is set.
 type Message struct {
 	Method  string                 `json:"method,omitempty"`
 	Path    string                 `json:"path,omitempty"`
@@ -47,6 +49,10 @@ type Message struct {
 	BodyFile string `json:"body_file,omitempty"`
 	// BodyDigest stands for a body that was not stored, such as a part or a file's content.
 	BodyDigest *BodyDigest `json:"body_digest,omitempty"`
+	// Form is a multipart/form-data request body as its fields, in order (the boundary is the
+	// Content-Type header's): what a Recorder stores for a part, whose bytes are given by their
+	// size and SHA-256 only. The form is rebuilt for the check, with such a field empty.
+	Form []FormField `json:"form,omitempty"`
 }
 
 // BodyDigest describes a body by its size and SHA-256 instead of its bytes.
@@ -156,10 +162,12 @@ func (ex *Exchange) check() error {
 		return errors.New("request.method and request.path are required")
 	case ex.Response != nil && ex.Response.Status == 0:
 		return errors.New("response.status is required")
+	case ex.Response != nil && ex.Response.Form != nil:
+		return errors.New("form is for a request body only")
 	}
 	for _, m := range []*Message{&ex.Request, ex.Response} {
 		if m != nil && m.bodies() > 1 {
-			return errors.New("give at most one of body, body_text, body_file and body_digest")
+			return errors.New("give at most one of body, body_text, body_file, body_digest and form")
 		}
 	}
 	if e := ex.Expect; e != nil {
@@ -183,7 +191,7 @@ func (ex *Exchange) check() error {
 
 func (m *Message) bodies() int {
 	n := 0
-	for _, set := range []bool{m.Body != nil, m.BodyText != nil, m.BodyFile != "", m.BodyDigest != nil} {
+	for _, set := range []bool{m.Body != nil, m.BodyText != nil, m.BodyFile != "", m.BodyDigest != nil, m.Form != nil} {
 		if set {
 			n++
 		}
@@ -238,6 +246,16 @@ func (ex *Exchange) NewRequest(ctx context.Context) (*http.Request, error) {
 	// reads a request's body through GetBody when there is one.
 	r.GetBody = nil
 	r.Header = mergeHeaders(ex.recorded.Request, ex.Request.Headers)
+	if ex.Request.Form != nil {
+		_, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+		if err != nil || params["boundary"] == "" {
+			return nil, errors.New("request.form needs a multipart Content-Type with a boundary")
+		}
+		if b, err = formBody(ex.Request.Form, params["boundary"]); err != nil {
+			return nil, err
+		}
+		r.Body = io.NopCloser(bytes.NewReader(b))
+	}
 	r.Header.Del("Content-Length")
 	r.ContentLength = int64(len(b))
 	if d := ex.Request.BodyDigest; d != nil {

@@ -42,8 +42,12 @@ import (
 // Tokens, ...); any copy of a redacted value elsewhere in the file, such as a key echoed in an
 // error message, is replaced too.
 //
-// A part's body and a file's content are never stored: their size and SHA-256 are (body_digest),
-// so a recording of an 8 GiB upload stays small. Other bodies up to 1 MiB are stored, JSON as
+// A part's bytes and a file's content are never stored: their size and SHA-256 are, so a
+// recording of an 8 GiB upload stays small. A part's request is parsed as it streams and stored
+// as its form (Message.Form): each field's name, file name and content type, with the part's own
+// size and SHA-256 in place of its bytes and short text fields as they are, so the request's shape
+// can still be checked; a body that is not a multipart form that parses is stored as the size and
+// SHA-256 of the whole (body_digest). Other bodies up to 1 MiB are stored, JSON as
 // JSON; larger ones as a digest too.
 //
 // An exchange is written when its response body has been read to its end or closed (always, for
@@ -229,9 +233,16 @@ func (e *exchangeRecord) captureRequest(body io.ReadCloser) *capture {
 		keep = 0
 	}
 	c := newCapture(body, keep)
+	if e.streamsRequest {
+		c.form = newFormCapture(contentType(e.header))
+	}
 	e.mu.Lock()
+	old := e.request
 	e.request = c
 	e.mu.Unlock()
+	if old != nil {
+		old.endForm() // a copy sent again replaces it
+	}
 	return c
 }
 
@@ -338,12 +349,14 @@ type capture struct {
 	onDone func()
 	once   sync.Once
 
-	mu   sync.Mutex
-	hash hash.Hash
-	n    int64
-	buf  bytes.Buffer
-	over bool // more than keep bytes went through: buf is dropped
-	eof  bool // the body was read to its end
+	mu    sync.Mutex
+	hash  hash.Hash
+	n     int64
+	buf   bytes.Buffer
+	over  bool         // more than keep bytes went through: buf is dropped
+	eof   bool         // the body was read to its end
+	form  *formCapture // parses a multipart form as it goes through; nil for other bodies
+	ended bool         // form was told the body ended
 }
 
 func newCapture(rc io.ReadCloser, keep int64) *capture {
@@ -355,6 +368,9 @@ func (c *capture) record(p []byte) {
 	defer c.mu.Unlock()
 	c.hash.Write(p)
 	c.n += int64(len(p))
+	if c.form != nil && !c.ended {
+		c.form.write(p)
+	}
 	if c.over {
 		return
 	}
@@ -373,6 +389,7 @@ func (c *capture) Read(p []byte) (int, error) {
 		c.mu.Lock()
 		c.eof = true
 		c.mu.Unlock()
+		c.endForm()
 		c.done()
 	}
 	return n, err
@@ -380,8 +397,23 @@ func (c *capture) Read(p []byte) (int, error) {
 
 func (c *capture) Close() error {
 	err := c.rc.Close()
+	c.endForm()
 	c.done()
 	return err
+}
+
+// endForm tells the form's parser that no more bytes come, and waits for it to finish.
+func (c *capture) endForm() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.endFormLocked()
+}
+
+func (c *capture) endFormLocked() {
+	if c.form != nil && !c.ended {
+		c.ended = true
+		c.form.end(c.eof)
+	}
 }
 
 func (c *capture) done() {
@@ -398,8 +430,15 @@ func (c *capture) fill(m *Message, contentType string, digestOnly bool) {
 	if c.n == 0 && c.eof {
 		return
 	}
+	c.endFormLocked()
 	b := c.buf.Bytes()
 	switch {
+	case c.form != nil && c.n > 0:
+		if fields, ok := c.form.recorded(); ok {
+			m.Form = fields
+			return
+		}
+		m.BodyDigest = &BodyDigest{Bytes: c.n, SHA256: hex.EncodeToString(c.hash.Sum(nil)), Partial: !c.eof}
 	case c.over || !c.eof || digestOnly:
 		m.BodyDigest = &BodyDigest{Bytes: c.n, SHA256: hex.EncodeToString(c.hash.Sum(nil)), Partial: !c.eof}
 	case isJSON(contentType) && json.Valid(b):
