@@ -149,3 +149,33 @@ func TestListFilesCursor(t *testing.T) {
 		})
 	}
 }
+
+// An answer is read as the API's error envelope when its error holds a message or a type, either
+// alone; JSON of another shape is no envelope, and its start becomes the message, as any other
+// body's does.
+func TestErrorEnvelopeOrNot(t *testing.T) {
+	for _, tc := range []struct {
+		name, body      string
+		message, errTyp string
+	}{
+		{"a message alone", `{"error":{"message":"Only a message."}}`, "Only a message.", ""},
+		{"a type alone", `{"error":{"type":"server_error"}}`, "", "server_error"},
+		{"JSON of another shape", `{"status":"unavailable"}`, `{"status":"unavailable"}`, ""},
+		{"an empty error", `{"error":{}}`, `{"error":{}}`, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFakeAPI(t, func(w http.ResponseWriter, r *http.Request) {
+				writeJSON(w, http.StatusBadRequest, []byte(tc.body))
+			})
+			c, _ := newTestClient(t, f, func(error) {}) // the bodies break the spec on purpose
+			_, err := c.Cancel(t.Context(), "upload_abc")
+			var apiErr *APIError
+			if !errors.As(err, &apiErr) {
+				t.Fatalf("Cancel: got %T %v, want an *APIError", err, err)
+			}
+			if apiErr.Message != tc.message || apiErr.Type != tc.errTyp {
+				t.Errorf("Message %q, Type %q; want %q, %q", apiErr.Message, apiErr.Type, tc.message, tc.errTyp)
+			}
+		})
+	}
+}
