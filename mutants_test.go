@@ -3,6 +3,7 @@ package uploads
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -177,5 +178,46 @@ func TestErrorEnvelopeOrNot(t *testing.T) {
 				t.Errorf("Message %q, Type %q; want %q, %q", apiErr.Message, apiErr.Type, tc.message, tc.errTyp)
 			}
 		})
+	}
+}
+
+// A refusal names the status an upload is already in only in a 400 or a 409: the same words in
+// an answer of any other status (a 404 saying a link expired, a 500) say nothing about the upload.
+func TestRefusedAsAlreadyOnlyIn400Or409(t *testing.T) {
+	messages := map[string]UploadStatus{
+		"Cannot complete upload 'upload_abc': it is already completed.": UploadStatusCompleted,
+		"Cannot cancel upload 'upload_abc': it is already cancelled.":   UploadStatusCancelled,
+		"Cannot add a part to upload 'upload_abc': it is expired.":      UploadStatusExpired,
+	}
+	for _, status := range []int{200, 400, 401, 403, 404, 408, 409, 410, 422, 429, 500, 502, 503} {
+		for msg, in := range messages {
+			want := UploadStatus("")
+			if status == http.StatusBadRequest || status == http.StatusConflict {
+				want = in
+			}
+			err := fmt.Errorf("complete upload upload_abc: %w", &APIError{StatusCode: status, Message: msg})
+			got, refusal := refusedAsAlready(err)
+			if got != want || (want != "") != (refusal != nil) {
+				t.Errorf("status %d, %q: %q, refusal %v; want %q", status, msg, got, refusal, want)
+			}
+		}
+	}
+}
+
+// CompletedEarlierError says how the retry was refused when it knows, and still reads well when
+// it does not.
+func TestCompletedEarlierErrorText(t *testing.T) {
+	lost := errors.New("connection reset")
+	e := &CompletedEarlierError{Operation: "complete upload upload_abc", UploadID: "upload_abc", Lost: lost,
+		Refusal: &APIError{StatusCode: 400, Message: "Cannot complete upload 'upload_abc': it is already completed."}}
+	want := "complete upload upload_abc: the upload is completed, by an earlier attempt whose answer was lost (connection reset)" +
+		"; the retry was refused: 400 Cannot complete upload 'upload_abc': it is already completed."
+	if got := e.Error(); got != want {
+		t.Errorf("Error() = %q, want %q", got, want)
+	}
+	e.Refusal = nil
+	want = "complete upload upload_abc: the upload is completed, by an earlier attempt whose answer was lost (connection reset)"
+	if got := e.Error(); got != want {
+		t.Errorf("without a refusal, Error() = %q, want %q", got, want)
 	}
 }
