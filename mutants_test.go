@@ -1,6 +1,9 @@
 package uploads
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -219,5 +222,27 @@ func TestCompletedEarlierErrorText(t *testing.T) {
 	want = "complete upload upload_abc: the upload is completed, by an earlier attempt whose answer was lost (connection reset)"
 	if got := e.Error(); got != want {
 		t.Errorf("without a refusal, Error() = %q, want %q", got, want)
+	}
+}
+
+// The fingerprint is part of the journal's format, so a journal written by one version is read
+// the same by the next: the SHA-256 of the first MiB followed by the last MiB after it (the whole
+// input when it is at most 2 MiB, each byte once).
+func TestFingerprintIsTheFirstAndTheLastMiB(t *testing.T) {
+	const mib = 1 << 20
+	for _, size := range []int{1, 100, mib - 1, mib, mib + 1, 3 * mib / 2, 2 * mib, 2*mib + 1, 3 * mib} {
+		data := testData(size)
+		hashed := data
+		if size > 2*mib {
+			hashed = append(bytes.Clone(data[:mib]), data[size-mib:]...)
+		}
+		sum := sha256.Sum256(hashed)
+		got, err := fingerprint(bytes.NewReader(data), int64(size))
+		if err != nil {
+			t.Fatalf("size %d: %v", size, err)
+		}
+		if want := hex.EncodeToString(sum[:]); got != want {
+			t.Errorf("size %d: fingerprint %s, want %s", size, got, want)
+		}
 	}
 }
