@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -261,5 +262,55 @@ func TestUploadFileDoesNotResumeFourMinutesBeforeExpiry(t *testing.T) {
 	up := f.finish(t)
 	if up.ID == first.UploadID || len(f.events) != 1 || !strings.Contains(f.events[0].Reason, "too soon to resume") {
 		t.Errorf("upload %s (first %s), events %+v; want a new upload, the first too close to expiry", up.ID, first.UploadID, f.events)
+	}
+}
+
+// A journal's header is whole from a part size and a source of one byte on; a part record is kept
+// only for an index the source has (index 9 of 100 bytes in parts of 10, not 10), and reading
+// stops at the first that is not.
+func TestParseJournalBounds(t *testing.T) {
+	journalOf := func(partSize, size int64, indexes ...int) []byte {
+		t.Helper()
+		buf, err := appendRecord(nil, journalHeader{Version: journalVersion, UploadID: "upload_abc", ExpiresAt: 1, Filename: "a",
+			Purpose: PurposeBatch, PartSize: partSize, Source: source{Size: size, Fingerprint: "f"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, i := range indexes {
+			if buf, err = appendRecord(buf, journalPart{Index: i, ID: fmt.Sprintf("part_%d", i)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return buf
+	}
+	for _, tc := range []struct {
+		name    string
+		data    []byte
+		want    []int // the indexes read
+		wantErr string
+	}{
+		{"one-byte parts of a one-byte source", journalOf(1, 1, 0), []int{0}, ""},
+		{"the last part", journalOf(10, 100, 0, 9), []int{0, 9}, ""},
+		{"an index past the last part", journalOf(10, 100, 0, 10, 9), []int{0}, ""},
+		{"an index past the last, short part", journalOf(10, 95, 0, 10, 9), []int{0}, ""},
+		{"a part size of zero", journalOf(0, 100), nil, "incomplete"},
+		{"an empty source", journalOf(10, 0), nil, "incomplete"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, parts, err := parseJournal(tc.data)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("parseJournal: %v, want an error saying %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("parseJournal: %v", err)
+			}
+			got := slices.Sorted(maps.Keys(parts))
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("parts %v, want %v", got, tc.want)
+			}
+		})
 	}
 }
