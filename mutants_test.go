@@ -314,3 +314,34 @@ func TestParseJournalBounds(t *testing.T) {
 		})
 	}
 }
+
+// Only the API refusing a request for good (a 4xx other than 408, 409 and 429) makes an upload
+// not worth keeping for a resume: every other status, and any failure that is no answer, is.
+func TestResumableStatuses(t *testing.T) {
+	for status := 100; status < 600; status++ {
+		want := status < 400 || status >= 500 || status == 408 || status == 409 || status == 429
+		err := fmt.Errorf("add a part: %w", &APIError{StatusCode: status})
+		if got := resumable(err); got != want {
+			t.Errorf("resumable(%d) = %v, want %v", status, got, want)
+		}
+	}
+	if !resumable(errors.New("connection reset")) {
+		t.Error("a failure that is no answer is not resumable")
+	}
+}
+
+// gone is true only for an upload refused as expired or cancelled: one refused as completed is
+// not gone, its File exists.
+func TestGoneOnlyWhenExpiredOrCancelled(t *testing.T) {
+	for msg, want := range map[string]UploadStatus{
+		"Cannot add a part to upload 'upload_abc': it is already completed.": "",
+		"Cannot add a part to upload 'upload_abc': it is already cancelled.": UploadStatusCancelled,
+		"Cannot add a part to upload 'upload_abc': it is expired.":           UploadStatusExpired,
+		"Something else.": "",
+	} {
+		status, ok := gone(&APIError{StatusCode: http.StatusBadRequest, Message: msg})
+		if ok != (want != "") || (ok && status != want) {
+			t.Errorf("gone(%q) = %q, %v; want %q", msg, status, ok, want)
+		}
+	}
+}
