@@ -345,3 +345,13 @@ func TestGoneOnlyWhenExpiredOrCancelled(t *testing.T) {
 		}
 	}
 }
+
+// An extension the client does not list itself gets the system's type, without parameters (Go
+// knows .css as "text/css; charset=utf-8", and .svg, on every system).
+func TestGuessMIMETypeFromTheSystem(t *testing.T) {
+	for name, want := range map[string]string{"style.css": "text/css", "logo.svg": "image/svg+xml", "a.unknown-ext": "application/octet-stream"} {
+		if got := GuessMIMEType(name); got != want {
+			t.Errorf("GuessMIMEType(%q) = %q, want %q", name, got, want)
+		}
+	}
+}
