@@ -355,3 +355,27 @@ func TestGuessMIMETypeFromTheSystem(t *testing.T) {
 		}
 	}
 }
+
+// A client's defaults are the documented ones (two retries, 60 seconds an attempt, 60 seconds of
+// stall); zero is taken for each and turns it off, and a negative stall timeout is refused like a
+// negative timeout.
+func TestClientLimitsDefaultsAndZero(t *testing.T) {
+	clearEnv(t)
+	c, err := NewClient(WithAPIKey(testKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.maxRetries != 2 || c.timeout != 60*time.Second || c.stallTimeout != 60*time.Second {
+		t.Errorf("defaults: %d retries, timeout %v, stall timeout %v; want 2, 1m0s, 1m0s", c.maxRetries, c.timeout, c.stallTimeout)
+	}
+	c, err = NewClient(WithAPIKey(testKey), WithMaxRetries(0), WithTimeout(0), WithStallTimeout(0))
+	if err != nil {
+		t.Fatalf("NewClient with zero retries and timeouts: %v", err)
+	}
+	if c.maxRetries != 0 || c.timeout != 0 || c.stallTimeout != 0 {
+		t.Errorf("zero: %d retries, timeout %v, stall timeout %v; want all zero", c.maxRetries, c.timeout, c.stallTimeout)
+	}
+	if _, err := NewClient(WithAPIKey(testKey), WithStallTimeout(-time.Second)); err == nil || !strings.Contains(err.Error(), "negative") {
+		t.Errorf("NewClient with a negative stall timeout: %v, want an error saying it is negative", err)
+	}
+}
