@@ -7,7 +7,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
+	"mime"
+	"mime/multipart"
 	"net/http"
 	"slices"
 	"strings"
@@ -377,5 +380,37 @@ func TestClientLimitsDefaultsAndZero(t *testing.T) {
 	}
 	if _, err := NewClient(WithAPIKey(testKey), WithStallTimeout(-time.Second)); err == nil || !strings.Contains(err.Error(), "negative") {
 		t.Errorf("NewClient with a negative stall timeout: %v, want an error saying it is negative", err)
+	}
+}
+
+// A part of exactly MaxPartSize is sent whole: the limit is the largest part, not the first one
+// refused.
+func TestAddPartOfExactlyTheLimit(t *testing.T) {
+	var mu sync.Mutex
+	var got int64
+	f := newFakeAPI(t, func(w http.ResponseWriter, r *http.Request) {
+		_, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+		p, err := multipart.NewReader(r.Body, params["boundary"]).NextPart()
+		if err != nil {
+			t.Errorf("read the form: %v", err)
+			return
+		}
+		n, err := io.Copy(io.Discard, p)
+		if err != nil {
+			t.Errorf("read the part: %v", err)
+		}
+		mu.Lock()
+		got = n
+		mu.Unlock()
+		writeJSON(w, http.StatusOK, fixture(t, "add-part-200.json"))
+	})
+	c, _ := newTestClient(t, f, nil)
+	if _, err := c.AddPart(t.Context(), "upload_abc", io.NewSectionReader(zeroReaderAt{}, 0, MaxPartSize)); err != nil {
+		t.Fatalf("AddPart of exactly %d bytes: %v", MaxPartSize, err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if got != MaxPartSize {
+		t.Errorf("the server got a part of %d bytes, want %d", got, MaxPartSize)
 	}
 }
