@@ -414,3 +414,23 @@ func TestAddPartOfExactlyTheLimit(t *testing.T) {
 		t.Errorf("the server got a part of %d bytes, want %d", got, MaxPartSize)
 	}
 }
+
+// A wait of zero is a wait the server asked for, in milliseconds as in seconds; a wait too large
+// for a Duration is capped, never wrapped around into a negative one.
+func TestRetryAfterZeroAndHuge(t *testing.T) {
+	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		key, value string
+		want       time.Duration
+	}{
+		{"retry-after-ms", "0", 0},
+		{"retry-after", "0", 0},
+		{"retry-after-ms", "1e300", maxRetryAfter},
+		{"retry-after", "1e300", maxRetryAfter},
+	} {
+		got, ok := retryAfter(http.Header{http.CanonicalHeaderKey(tc.key): {tc.value}}, now)
+		if got != tc.want || !ok {
+			t.Errorf("retryAfter(%s: %s) = %v, %v; want %v, true", tc.key, tc.value, got, ok, tc.want)
+		}
+	}
+}
