@@ -12,6 +12,8 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -431,6 +433,32 @@ func TestRetryAfterZeroAndHuge(t *testing.T) {
 		got, ok := retryAfter(http.Header{http.CanonicalHeaderKey(tc.key): {tc.value}}, now)
 		if got != tc.want || !ok {
 			t.Errorf("retryAfter(%s: %s) = %v, %v; want %v, true", tc.key, tc.value, got, ok, tc.want)
+		}
+	}
+}
+
+// A journal created again on a resume keeps every part it is given, the last one included.
+func TestCreateJournalKeepsEveryPart(t *testing.T) {
+	for _, size := range []int64{100, 95, 91} { // ten parts of 10 bytes; the last one full or short
+		head := journalHeader{Version: journalVersion, UploadID: "upload_abc", ExpiresAt: 1, Filename: "a", Purpose: PurposeBatch,
+			PartSize: 10, Source: source{Size: size, Fingerprint: "f"}}
+		parts := map[int]string{}
+		for i := range 10 {
+			parts[i] = fmt.Sprintf("part_%d", i)
+		}
+		path := filepath.Join(t.TempDir(), "j", "a.journal")
+		j, err := createJournal(path, head, parts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		j.close()
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gotHead, got, err := parseJournal(data)
+		if err != nil || gotHead != head || !maps.Equal(got, parts) {
+			t.Errorf("size %d: journal read back as %+v, %v, %v; want %+v, %v", size, gotHead, got, err, head, parts)
 		}
 	}
 }
