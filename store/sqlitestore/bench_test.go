@@ -159,3 +159,46 @@ func BenchmarkListFiles(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkCancel cancels pending uploads of one part each, one at a time: as Cancel does
+// (impl=now; the timing includes the background remover's work, waited for at the end) and as
+// the cancel before group commit and the background remover did (impl=before, cancelAsBefore).
+// Creating the uploads is setup and not timed.
+func BenchmarkCancel(b *testing.B) {
+	impls := []struct {
+		name   string
+		cancel func(context.Context, *Store, string) error
+	}{
+		{"before", func(ctx context.Context, s *Store, id string) error {
+			_, err := cancelAsBefore(ctx, s, owner, id, t0)
+			return err
+		}},
+		{"now", func(ctx context.Context, s *Store, id string) error {
+			_, err := s.Cancel(ctx, owner, id, t0)
+			return err
+		}},
+	}
+	for _, impl := range impls {
+		b.Run("impl="+impl.name, func(b *testing.B) {
+			ctx := context.Background()
+			s, err := Open(ctx, b.TempDir())
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			ids := make([]string, b.N)
+			for i := range ids {
+				ids[i], _ = benchUpload(b, s, 1, 1)
+			}
+			b.ResetTimer()
+			for _, id := range ids {
+				if err := impl.cancel(ctx, s, id); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if err := s.Settle(ctx); err != nil {
+				b.Fatal(err)
+			}
+		})
+	}
+}
