@@ -24,7 +24,9 @@
 // removes the files (no part owns them) and the next sweep forgets the mark.
 //
 // Concurrent cancels share one transaction and its one sync (group commit), each in a savepoint
-// of its own; see Cancel.
+// of its own; see Cancel. The background remover runs at most every 50 ms (removerPause), so the
+// files of a cancelled upload are gone a few tens of milliseconds after the answer, and its
+// bookkeeping commit is shared by every cancel of that time instead of following each one.
 //
 // # Completion by reference
 //

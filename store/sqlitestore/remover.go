@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/uploadkit/uploads/store"
 	"github.com/uploadkit/uploads/store/internal/record"
@@ -16,7 +18,8 @@ import (
 // The remover takes the removal of part files off the request path. Cancel marks the upload's
 // bytes as releasing and deletes its part rows in its one transaction, then wakes the remover,
 // which removes the upload's directory and marks it released, batching the marks of every upload
-// it found into one transaction. Complete, likewise, moves the parts it leaves out of its file
+// it found into one transaction. It runs at most once per removerPause, so that a stream of
+// cancels shares its runs, and removes up to removeWorkers directories at once. Complete, likewise, moves the parts it leaves out of its file
 // from parts to parts_to_remove in its transaction and wakes the remover, which removes their
 // files and forgets them. The mark is in the database before the answer, so nothing is lost to a
 // crash: Open removes the files no part row owns, and the next sweep (SweepExpired, which the
@@ -25,6 +28,14 @@ import (
 // removeBatch is how many uploads one marking transaction of the remover covers.
 const removeBatch = 256
 
+// removerPause is the least time between the end of one run of the remover and the start of the
+// next. A run begins as soon as it is asked for after a pause; what is asked for during the pause
+// waits for its end, so that under a stream of cancels the remover's marking transaction, a
+// synced commit on the one write connection, is shared by all the cancels of a pause rather than
+// taken once per cancel. The files of a cancelled upload are thus removed at most removerPause
+// (plus one run) after the answer.
+const removerPause = 50 * time.Millisecond
+
 // startRemover starts the background remover; Close stops it.
 func (s *Store) startRemover() {
 	s.removerKick = make(chan struct{}, 1)
@@ -32,13 +43,26 @@ func (s *Store) startRemover() {
 	s.removerDone = make(chan struct{})
 	go func() {
 		defer close(s.removerDone)
+		pause := time.NewTimer(0)
+		defer pause.Stop()
+		<-pause.C
+		var last time.Time // the end of the last run
 		for {
 			select {
 			case <-s.removerStop:
 				return
 			case <-s.removerKick:
 			}
+			if wait := removerPause - time.Since(last); wait > 0 {
+				pause.Reset(wait)
+				select {
+				case <-s.removerStop:
+					return
+				case <-pause.C:
+				}
+			}
 			_, _ = s.releaseAll(context.Background())
+			last = time.Now()
 		}
 	}()
 }
@@ -82,11 +106,15 @@ func (s *Store) releaseLocked(ctx context.Context) (store.SweepResult, error) {
 	if err != nil {
 		return res, errors.Join(leftOutErr, err)
 	}
+	dirs := make([]string, len(ids))
+	for i, id := range ids {
+		dirs[i] = s.uploadDir(id)
+	}
+	freedEach, errs := removeDirs(dirs)
 	removed := ids[:0]
-	for _, id := range ids {
-		n, err := removeDir(s.uploadDir(id))
-		res.Bytes += n
-		if err == nil {
+	for i, id := range ids {
+		res.Bytes += freedEach[i]
+		if errs[i] == nil {
 			removed = append(removed, id)
 		}
 	}
@@ -194,6 +222,33 @@ func jsonPairs(pairs [][2]string) string {
 	}
 	b.WriteByte(']')
 	return b.String()
+}
+
+// removeWorkers is how many directories removeDirs removes at once. Removing a file or a
+// directory waits on the filesystem's journal far more than it uses the CPU (0.1 to 1 ms each on
+// an ext4 disk busy with other syncs), so the waits of several overlap.
+const removeWorkers = 8
+
+// removeDirs removes the directories dirs as removeDir does, up to removeWorkers at once, and
+// returns what removeDir returned for each, in the order of dirs.
+func removeDirs(dirs []string) ([]int64, []error) {
+	freed := make([]int64, len(dirs))
+	errs := make([]error, len(dirs))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(removeWorkers, len(dirs)) {
+		wg.Go(func() {
+			for i := range next {
+				freed[i], errs[i] = removeDir(dirs[i])
+			}
+		})
+	}
+	for i := range dirs {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return freed, errs
 }
 
 // removeDir removes an upload's directory of part files and everything in it, and returns the

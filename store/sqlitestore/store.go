@@ -59,6 +59,9 @@ type Store struct {
 	// cancels gathers concurrent cancels into one transaction (cancel.go).
 	cancels cancelQueue
 
+	// stmts are the write connection's statements prepared once, at Open.
+	stmts writeStatements
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -100,6 +103,9 @@ func (s *Store) open(ctx context.Context) error {
 		return err
 	}
 	if err := migrate(ctx, s.write); err != nil {
+		return err
+	}
+	if err := s.stmts.prepare(ctx, s.write); err != nil {
 		return err
 	}
 	if s.read, err = openDB(dbPath, false); err != nil {
@@ -158,6 +164,7 @@ func (s *Store) Close() error {
 		if s.read != nil {
 			errs = append(errs, s.read.Close())
 		}
+		errs = append(errs, s.stmts.close())
 		if s.write != nil {
 			// On a full disk the checkpoint may need room in the database file: the reserve's.
 			if err := s.freeing(func() error {
@@ -176,6 +183,41 @@ func (s *Store) Close() error {
 		}
 	})
 	return s.closeErr
+}
+
+// writeStatements are statements of the request path prepared once on the write connection:
+// parsing SQL again on every request costs as much as running it.
+type writeStatements struct {
+	cancel      *sql.Stmt // cancelSQL
+	deleteParts *sql.Stmt // the rows of an upload's parts
+}
+
+// prepare prepares the statements on db.
+func (w *writeStatements) prepare(ctx context.Context, db *sql.DB) error {
+	for _, st := range []struct {
+		to  **sql.Stmt
+		sql string
+	}{
+		{&w.cancel, cancelSQL},
+		{&w.deleteParts, `DELETE FROM parts WHERE upload_id = ?`},
+	} {
+		var err error
+		if *st.to, err = db.PrepareContext(ctx, st.sql); err != nil {
+			return fmt.Errorf("prepare %q: %w", st.sql, err)
+		}
+	}
+	return nil
+}
+
+// close closes the statements that were prepared.
+func (w *writeStatements) close() error {
+	var errs []error
+	for _, st := range []*sql.Stmt{w.cancel, w.deleteParts} {
+		if st != nil {
+			errs = append(errs, st.Close())
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // uploadDir is the directory holding the part files of an upload.

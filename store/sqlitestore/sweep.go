@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 
 	"github.com/uploadkit/uploads/store"
 	"github.com/uploadkit/uploads/store/internal/record"
@@ -144,9 +145,13 @@ func (s *Store) markExpiredFiles(ctx context.Context, now int64) (int, error) {
 	return len(files), nil
 }
 
+// releasingSQL lists the uploads marked releasing. The state is written into the query, not
+// bound, so that SQLite reads the partial index uploads_releasing instead of the whole table.
+var releasingSQL = `SELECT id FROM uploads WHERE bytes_state = ` + strconv.Itoa(record.BytesReleasing)
+
 // releasingUploads lists the uploads whose part rows are gone but whose files may remain.
 func (s *Store) releasingUploads(ctx context.Context) ([]string, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT id FROM uploads WHERE bytes_state = ?`, record.BytesReleasing)
+	rows, err := s.read.QueryContext(ctx, releasingSQL)
 	if err != nil {
 		return nil, fmt.Errorf("sweep: list uploads: %w", err)
 	}
