@@ -581,7 +581,8 @@ type Unavailable = ErrorResponse
 
 // ListFilesParams defines parameters for ListFiles.
 type ListFilesParams struct {
-	// Purpose Only list Files with this purpose.
+	// Purpose Only list Files with this purpose, one of the purposes a File can have (a value no File
+	// can have is refused rather than answered with an empty list: it is a mistake).
 	Purpose *Purpose `form:"purpose,omitempty" json:"purpose,omitempty"`
 
 	// Limit The most Files one page holds, from 1 to 10,000.

@@ -45,9 +45,14 @@ func (s *Server) ListFiles(ctx context.Context, req gen.ListFilesRequestObject) 
 	const maxLimit = int(limits.MaxListFilesLimit)
 	q := store.FileQuery{Limit: maxLimit, Desc: true}
 	p := req.Params
+	// The validator refuses a bad value first, in these words (see parameterError); these checks
+	// keep the handler safe without it.
 	if p.Limit != nil {
-		if *p.Limit < 1 || *p.Limit > maxLimit {
-			return nil, badRequest("limit", "", "Invalid 'limit': expected a value from 1 to %d, but got %d instead.", maxLimit, *p.Limit)
+		if *p.Limit < 1 {
+			return nil, badRequest("limit", codeBelowMin, "Invalid 'limit': integer below minimum value. Expected a value >= 1, but got %d instead.", *p.Limit)
+		}
+		if *p.Limit > maxLimit {
+			return nil, badRequest("limit", codeAboveMax, "Invalid 'limit': integer above maximum value. Expected a value <= %d, but got %d instead.", maxLimit, *p.Limit)
 		}
 		q.Limit = *p.Limit
 	}

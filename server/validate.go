@@ -86,6 +86,10 @@ func (s *Server) validate(next http.Handler) http.Handler {
 				return
 			}
 		}
+		if ae := repeatedParameter(r, route.Operation); ae != nil {
+			writeError(w, ae)
+			return
+		}
 		// The key was checked by authenticate already; a part's body is left to the handler.
 		if err := speccheck.CheckRequest(r.Context(), r, route, params, speccheck.Serving); err != nil {
 			writeError(w, requestError(err))
@@ -223,6 +227,11 @@ func requestError(err error) *apiError {
 	if errors.Is(err, errNotOneJSONValue) {
 		return badRequest("", "", parseErrorMessage)
 	}
+	var reqErr *openapi3filter.RequestError
+	if errors.As(err, &reqErr) && reqErr.Parameter != nil {
+		// Before the checks of a body's errors below, which a parameter's error also holds.
+		return parameterError(reqErr)
+	}
 	var schemaErr *openapi3.SchemaError
 	if errors.As(err, &schemaErr) {
 		return schemaError(schemaErr)
@@ -231,11 +240,8 @@ func requestError(err error) *apiError {
 	if errors.As(err, &parseErr) {
 		return badRequest("", "", parseErrorMessage)
 	}
-	var reqErr *openapi3filter.RequestError
-	if errors.As(err, &reqErr) {
+	if reqErr != nil {
 		switch {
-		case reqErr.Parameter != nil:
-			return badRequest(reqErr.Parameter.Name, codeInvalidValue, "Invalid '%s': %s.", reqErr.Parameter.Name, reqErr.Error())
 		case strings.HasPrefix(reqErr.Reason, "header Content-Type"):
 			return badRequest("", "",
 				"Invalid Content-Type header (%q): this endpoint expects a JSON body (application/json).",
@@ -254,7 +260,13 @@ var unsupportedProperty = regexp.MustCompile(`^property "(.*)" is unsupported$`)
 // schemaError words one schema violation of a JSON body, naming the field as the live service does
 // ("expires_after.seconds", "part_ids[0]").
 func schemaError(e *openapi3.SchemaError) *apiError {
-	path := e.JSONPointer()
+	return schemaErrorAt(nil, e)
+}
+
+// schemaErrorAt words one schema violation of the value at prefix: nil for a JSON body, the name of
+// a query or path parameter for its value (whose errors carry an empty JSON pointer).
+func schemaErrorAt(prefix []string, e *openapi3.SchemaError) *apiError {
+	path := append(slices.Clip(prefix), e.JSONPointer()...)
 	param := paramName(path)
 	switch e.SchemaField {
 	case "required":
@@ -266,8 +278,10 @@ func schemaError(e *openapi3.SchemaError) *apiError {
 		}
 	case "enum":
 		allowed := make([]string, 0, len(e.Schema.Enum))
-		if param == "purpose" {
-			allowed = limits.Purposes() // the order the live service lists them in
+		if prefix == nil && param == "purpose" {
+			// createUpload's purposes, in the order the live service lists them in; the Files
+			// list filter takes every purpose a File can have, in the spec's order.
+			allowed = limits.Purposes()
 		} else {
 			for _, v := range e.Schema.Enum {
 				allowed = append(allowed, fmt.Sprint(v))
@@ -306,6 +320,92 @@ func schemaError(e *openapi3.SchemaError) *apiError {
 		return badRequest("", codeInvalidValue, "Invalid request body: %s.", strings.TrimSuffix(e.Reason, "."))
 	}
 	return badRequest(param, codeInvalidValue, "Invalid '%s': %s.", param, strings.TrimSuffix(e.Reason, "."))
+}
+
+// parameterError words what is wrong with the value of a query or path parameter, naming the
+// parameter in param. The live service's documentation shows no answer to a bad parameter, so
+// these follow its answers for body fields: the same code and words where the same thing is
+// wrong ("Invalid 'limit': integer below minimum value. ...", "'up' is not one of ['asc',
+// 'desc'] - 'order'"). Where the value is not of the parameter's type, the message quotes the
+// value instead of naming its JSON kind: every query value is text, and "but got a string
+// instead" would say that of each one.
+func parameterError(e *openapi3filter.RequestError) *apiError {
+	p := e.Parameter
+	name := p.Name
+	var schema *openapi3.Schema
+	if p.Schema != nil {
+		schema = p.Schema.Value
+	}
+	var schemaErr *openapi3.SchemaError
+	var parseErr *openapi3filter.ParseError
+	switch {
+	case errors.As(e.Err, &schemaErr):
+		return schemaErrorAt([]string{name}, schemaErr)
+	case errors.Is(e.Err, openapi3filter.ErrInvalidRequired):
+		return badRequest(name, codeMissingRequired, "Missing required parameter: '%s'.", name)
+	case errors.Is(e.Err, openapi3filter.ErrInvalidEmptyValue):
+		return parameterTypeError(name, schema, "")
+	case errors.As(e.Err, &parseErr):
+		raw, ok := parseErr.Value.(string)
+		if !ok && e.Input != nil && e.Input.Request != nil {
+			raw = e.Input.Request.URL.Query().Get(name)
+		}
+		return parameterTypeError(name, schema, raw)
+	}
+	reason := strings.TrimSuffix(e.Reason, ".")
+	if reason == "" && e.Err != nil {
+		reason = strings.TrimSuffix(e.Err.Error(), ".")
+	}
+	return badRequest(name, codeInvalidValue, "Invalid '%s': %s.", name, reason)
+}
+
+// wholeNumber is an integer as text, of any size.
+var wholeNumber = regexp.MustCompile(`^[-+]?[0-9]+$`)
+
+// parameterTypeError is the answer for raw, the value of parameter name, which is not of the type
+// its schema asks for. An integer too large for 64 bits is out of the parameter's range, not of
+// the wrong type.
+func parameterTypeError(name string, schema *openapi3.Schema, raw string) *apiError {
+	want := "a value"
+	if schema != nil && schema.Type != nil && len(schema.Type.Slice()) > 0 {
+		want = article(schema.Type.Slice()[0])
+	}
+	if schema != nil && schema.Type.Is("integer") && wholeNumber.MatchString(raw) {
+		if strings.HasPrefix(raw, "-") && schema.Min != nil {
+			return badRequest(name, codeBelowMin, "Invalid '%s': integer below minimum value. Expected a value >= %s, but got %s instead.",
+				name, number(schema.Min), raw)
+		}
+		if !strings.HasPrefix(raw, "-") && schema.Max != nil {
+			return badRequest(name, codeAboveMax, "Invalid '%s': integer above maximum value. Expected a value <= %s, but got %s instead.",
+				name, number(schema.Max), raw)
+		}
+	}
+	got := "an empty string"
+	if raw != "" {
+		got = pyRepr(raw)
+	}
+	return badRequest(name, codeInvalidType, "Invalid type for '%s': expected %s, but got %s instead.", name, want, got)
+}
+
+// repeatedParameter refuses a query parameter of op given more than once (`?limit=1&limit=2`):
+// each takes one value, and the validator would check the first and let the others pass. A query
+// parameter op does not define is ignored, not refused as an unknown body field is: a URL may
+// carry parameters meant for a proxy or a cache on the way.
+func repeatedParameter(r *http.Request, op *openapi3.Operation) *apiError {
+	if op == nil || r.URL.RawQuery == "" {
+		return nil
+	}
+	query := r.URL.Query()
+	for _, ref := range op.Parameters {
+		if ref == nil || ref.Value == nil || ref.Value.In != openapi3.ParameterInQuery {
+			continue
+		}
+		name := ref.Value.Name
+		if n := len(query[name]); n > 1 {
+			return badRequest(name, codeInvalidValue, "Invalid '%s': expected one value, but got %d values instead.", name, n)
+		}
+	}
+	return nil
 }
 
 // paramName spells a JSON pointer the way the live service names fields: dots between names,

@@ -24,6 +24,7 @@ type hostile struct {
 
 	status           int
 	typ, param, code string                                     // of the envelope; "" for null
+	message          string                                     // the envelope's message exactly, when set
 	notEnvelope      bool                                       // the answer comes from net/http itself, before the API (431)
 	accepted         func(t *testing.T, in *inspector, r reply) // for the few the API accepts
 }
@@ -164,6 +165,33 @@ var hostileRequests = []hostile{
 	{name: "cancel/cancelled upload", path: "/uploads/{cancelled}/cancel", status: 400, typ: inv, param: "upload_id"},
 	{name: "cancel/completed upload", path: "/uploads/{done}/cancel", status: 400, typ: inv, param: "upload_id"},
 	{name: "cancel/expired upload", path: "/uploads/{expired}/cancel", status: 400, typ: inv, param: "upload_id"},
+	// listFiles with bad query parameters: each names its parameter and says what it takes.
+	{name: "list/limit zero", method: "GET", path: "/files?limit=0", status: 400, typ: inv, param: "limit", code: "integer_below_min_value",
+		message: "Invalid 'limit': integer below minimum value. Expected a value >= 1, but got 0 instead."},
+	{name: "list/limit past the maximum", method: "GET", path: "/files?limit=10001", status: 400, typ: inv, param: "limit", code: "integer_above_max_value",
+		message: "Invalid 'limit': integer above maximum value. Expected a value <= 10000, but got 10001 instead."},
+	{name: "list/limit past int64", method: "GET", path: "/files?limit=99999999999999999999", status: 400, typ: inv, param: "limit", code: "integer_above_max_value",
+		message: "Invalid 'limit': integer above maximum value. Expected a value <= 10000, but got 99999999999999999999 instead."},
+	{name: "list/limit a word", method: "GET", path: "/files?limit=abc", status: 400, typ: inv, param: "limit", code: "invalid_type",
+		message: "Invalid type for 'limit': expected an integer, but got 'abc' instead."},
+	{name: "list/limit a decimal", method: "GET", path: "/files?limit=1.5", status: 400, typ: inv, param: "limit", code: "invalid_type",
+		message: "Invalid type for 'limit': expected an integer, but got '1.5' instead."},
+	{name: "list/limit empty", method: "GET", path: "/files?limit=", status: 400, typ: inv, param: "limit", code: "invalid_type",
+		message: "Invalid type for 'limit': expected an integer, but got an empty string instead."},
+	{name: "list/limit twice", method: "GET", path: "/files?limit=1&limit=2", status: 400, typ: inv, param: "limit", code: "invalid_value",
+		message: "Invalid 'limit': expected one value, but got 2 values instead."},
+	{name: "list/order unknown", method: "GET", path: "/files?order=up", status: 400, typ: inv, param: "order",
+		message: "'up' is not one of ['asc', 'desc'] - 'order'"},
+	{name: "list/order empty", method: "GET", path: "/files?order=", status: 400, typ: inv, param: "order",
+		message: "'' is not one of ['asc', 'desc'] - 'order'"},
+	{name: "list/purpose unknown", method: "GET", path: "/files?purpose=world_domination", status: 400, typ: inv, param: "purpose",
+		message: "'world_domination' is not one of ['assistants', 'assistants_output', 'batch', 'batch_output', 'fine-tune', 'fine-tune-results', 'vision', 'user_data', 'evals'] - 'purpose'"},
+	{name: "list/after empty", method: "GET", path: "/files?after=", status: 400, typ: inv, param: "after", code: "empty_string",
+		message: "Invalid 'after': empty string. Expected a string with minimum length 1, but got an empty string instead."},
+	{name: "list/after no File", method: "GET", path: "/files?after=file-unknown", status: 400, typ: inv, param: "after",
+		message: "Invalid 'after': no File with id 'file-unknown' to list after."},
+	{name: "list/after another key's File", method: "GET", path: "/files?after={file}", auth: "Bearer " + keyB, status: 400, typ: inv, param: "after",
+		message: "Invalid 'after': no File with id '{file}' to list after."},
 	// Path tricks in ids.
 	// A path with dot segments or doubled slashes is refused, not redirected to the cleaned path.
 	{name: "id/dot dot", path: "/uploads/../uploads/{pending}/cancel", status: 404, typ: inv},
@@ -243,6 +271,7 @@ func TestHostileRequests(t *testing.T) {
 			before := in.snapshot(t)
 			r := send(t, h.request(ts.URL, fx))
 			ts.waitIdle(t)
+			h.message = fx.expand(h.message)
 			checkAnswer(t, h, r)
 			if h.accepted != nil {
 				if r.Status == statusOK {
@@ -321,6 +350,9 @@ func checkAnswer(t *testing.T, h hostile, r reply) {
 	if e.Type != h.typ || e.Param != h.param || e.Code != h.code {
 		t.Errorf("error (type, param, code) = (%q, %q, %q), want (%q, %q, %q); message: %s",
 			e.Type, e.Param, e.Code, h.typ, h.param, h.code, shorten(e.Message))
+	}
+	if h.message != "" && e.Message != h.message {
+		t.Errorf("error.message = %q, want %q", shorten(e.Message), h.message)
 	}
 	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 		t.Errorf("Content-Type = %q, want application/json", ct)
