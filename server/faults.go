@@ -39,7 +39,10 @@ const (
 	// request had its full effect, and the client never learns it. This is the lost answer.
 	FaultResetAfter FaultKind = "reset-after"
 	// FaultSlow holds the request for Faults.SlowDelay before the handler runs, so the answer's
-	// headers come late. A client that gives up meanwhile leaves the store untouched.
+	// headers come late. The body is received during the hold (as a proxy that buffers requests
+	// would), so that a client that gives up is seen at once: its hold ends, the handler never
+	// runs, and the store is untouched. Server.EndHolds (at shutdown) ends every hold early, and
+	// the held requests are then served at once.
 	FaultSlow FaultKind = "slow"
 )
 
@@ -303,15 +306,7 @@ func (s *Server) injectFaults(next http.Handler) http.Handler {
 			next.ServeHTTP(&discardWriter{header: http.Header{}}, r)
 			dropConnection(w)
 		case FaultSlow:
-			t := time.NewTimer(fi.cfg.SlowDelay)
-			defer t.Stop()
-			select {
-			case <-t.C:
-				next.ServeHTTP(w, r)
-			case <-r.Context().Done():
-				// The client gave up: nothing was done, and there is no one to answer.
-				markDropped(w)
-			}
+			s.hold(w, r, next, fi.cfg.SlowDelay)
 		default:
 			discardBody(r, s.maxPart+multipartSlack)
 			e := faultError(kind)

@@ -99,6 +99,9 @@ type Server struct {
 	stopSweeper context.CancelFunc
 	sweeperDone chan struct{}
 	closeOnce   sync.Once
+
+	holdsEnded   chan struct{} // closed by EndHolds
+	endHoldsOnce sync.Once
 }
 
 var _ gen.StrictServerInterface = (*Server)(nil)
@@ -158,6 +161,7 @@ func New(cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("new server: %w", err)
 		}
 	}
+	s.holdsEnded = make(chan struct{})
 	s.metrics = newMetrics(s)
 	s.serveMetrics = !cfg.DisableMetrics
 	s.handler = s.routes()
@@ -357,8 +361,10 @@ func (s *Server) sweepEvery(ctx context.Context, interval time.Duration) {
 }
 
 // Close stops the background sweeper and waits for a sweep in progress to end. It does not close
-// the store, which belongs to the caller. Close may be called more than once.
+// the store, which belongs to the caller. Close may be called more than once. It ends the holds
+// of the slow fault too (see EndHolds).
 func (s *Server) Close() error {
+	s.EndHolds()
 	s.closeOnce.Do(func() {
 		s.stopSweeper()
 		<-s.sweeperDone

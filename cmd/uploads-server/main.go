@@ -237,6 +237,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
+	// Requests held by the slow fault are served at once when shutdown begins.
+	httpServer.RegisterOnShutdown(srv.EndHolds)
 
 	if cfg.metrics != "on" && cfg.metrics != "off" {
 		mln, err := net.Listen("tcp", cfg.metrics)
