@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"syscall"
 	"time"
 
@@ -49,8 +48,10 @@ type apiError struct {
 	Type    string
 	Param   string // "" is sent as null
 	Code    string // "" is sent as null
-	// RetryAfter, when above 0, is sent as retry-after (seconds) and retry-after-ms.
+	// RetryAfter, when above 0, is sent as retry-after (seconds, rounded up) and retry-after-ms.
 	RetryAfter time.Duration
+	// DoNotRetry sends x-should-retry: false, for an answer no retry can change.
+	DoNotRetry bool
 	// Detail adds the top-level `detail` object (the message and code again) that the live
 	// service sends beside `error` in some answers, such as its 404 for a File.
 	Detail bool
@@ -166,8 +167,10 @@ func writeError(w http.ResponseWriter, e *apiError) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	if e.RetryAfter > 0 {
-		w.Header().Set("retry-after", strconv.FormatInt(int64(e.RetryAfter/time.Second), 10))
-		w.Header().Set("retry-after-ms", strconv.FormatInt(e.RetryAfter.Milliseconds(), 10))
+		setRetryAfter(w.Header(), e.RetryAfter)
+	}
+	if e.DoNotRetry {
+		w.Header().Set("x-should-retry", "false")
 	}
 	w.WriteHeader(e.Status)
 	_, _ = w.Write(append(body, '\n'))

@@ -493,8 +493,9 @@ func TestFaultSeed(t *testing.T) {
 // for the body: the client learns the answer without sending the part.
 func TestEarlyAnswerLeavesAWaitingBodyUnsent(t *testing.T) {
 	e := newRawEnv(t, withFaults(server.Faults{AllowHeader: true}, nil), withRateLimit(server.RateLimit{PartBytesPerMinute: 1000}))
-	u := e.createUpload(keyA, 100_000)
-	ct, body := multipartBody(t, field{"data", randomBytes(5000, 9)})
+	u := e.createUpload(keyA, 1<<20)
+	// Its Content-Length proves the part larger than the whole part-bytes allowance.
+	ct, body := multipartBody(t, field{"data", randomBytes(100_000, 9)})
 	client := &http.Client{Transport: &http.Transport{ExpectContinueTimeout: time.Minute}}
 	for _, tt := range []struct {
 		fault        string
@@ -502,8 +503,7 @@ func TestEarlyAnswerLeavesAWaitingBodyUnsent(t *testing.T) {
 		wantContinue bool
 	}{
 		{string(server.FaultUnavailable), http.StatusServiceUnavailable, false},
-		{"none", http.StatusOK, true},               // a full bucket lets a part larger than it in
-		{"none", http.StatusTooManyRequests, false}, // which leaves a debt
+		{"none", http.StatusTooManyRequests, false}, // a part that can never fit
 	} {
 		fault := tt.fault
 		var continued bool

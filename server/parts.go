@@ -29,12 +29,21 @@ func (s *Server) AddUploadPart(ctx context.Context, req gen.AddUploadPartRequest
 	if free, low := s.lowOnSpace(ctx); low {
 		return nil, noSpace(free, s.minFree)
 	}
-	form := &partForm{mr: req.Body}
+	form := &partForm{mr: req.Body, charge: partChargeOf(ctx)}
 	lim := store.Limits{MaxPart: s.maxPart, MaxUpload: s.maxUpload, Quota: s.quota}
 	p, err := s.store.AddPart(ctx, owner(ctx), req.UploadID, newPartID(), form, lim, s.clock)
 	if err != nil {
 		// A fault of the form, found while the store read it, explains the failure better than
 		// whatever the store made of it.
+		var limited *apiError
+		if errors.As(form.err, &limited) && limited.Status == http.StatusTooManyRequests {
+			// Over the part-bytes limit: the part is not stored. The rest of the form (bounded
+			// by the body's limit) is read, so the client reads the answer rather than fail to
+			// send.
+			s.logRefusal(ctx, partBytesLimit, limited.RetryAfter)
+			form.drain()
+			return nil, limited
+		}
 		if form.err != nil {
 			return nil, s.formError(form.err)
 		}
@@ -69,10 +78,11 @@ func (s *Server) formError(err error) error {
 // records nothing. Fields are read raw (NextRawPart): a part is stored as its bytes were sent, even
 // one marked Content-Transfer-Encoding: quoted-printable, which NextPart would decode.
 type partForm struct {
-	mr   *multipart.Reader
-	part *multipart.Part // the data field, once found
-	done bool            // the form was read to its end, or failed
-	err  error           // what was wrong with the form
+	mr     *multipart.Reader
+	charge *partCharge     // counts the data's bytes against the key's part-bytes limit; nil without one
+	part   *multipart.Part // the data field, once found
+	done   bool            // the form was read to its end, or failed
+	err    error           // what was wrong with the form
 }
 
 // data moves to the data field.
@@ -114,10 +124,22 @@ func (f *partForm) Read(b []byte) (int, error) {
 		f.part = p
 	}
 	n, err := f.part.Read(b)
+	if f.charge != nil && n > 0 {
+		if cerr := f.charge.read(n); cerr != nil {
+			f.done, f.err = true, cerr
+			return n, cerr
+		}
+	}
 	if errors.Is(err, io.EOF) {
 		f.done = true
 		if f.err = f.rest(); f.err != nil {
 			return n, f.err
+		}
+		if f.charge != nil {
+			// The whole part is known now, and not yet stored: it is counted, or refused.
+			if f.err = f.charge.end(); f.err != nil {
+				return n, f.err
+			}
 		}
 		return n, io.EOF
 	}
@@ -127,6 +149,24 @@ func (f *partForm) Read(b []byte) (int, error) {
 		return n, f.err
 	}
 	return n, nil
+}
+
+// drain reads what is left of the form, and drops it.
+func (f *partForm) drain() {
+	if f.part != nil {
+		_, _ = io.Copy(io.Discard, f.part)
+	}
+	if f.mr != nil {
+		for {
+			p, err := f.mr.NextRawPart()
+			if err != nil {
+				return
+			}
+			if _, err := io.Copy(io.Discard, p); err != nil {
+				return
+			}
+		}
+	}
 }
 
 // rest reads the form after the data field: other fields are skipped, another data field is an

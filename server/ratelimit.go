@@ -1,8 +1,8 @@
 package server
 
 import (
+	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"math"
 	"net/http"
@@ -24,12 +24,15 @@ type RateLimit struct {
 	// RequestsPerMinute is how many requests under /v1 a key may make per minute; 0 sets no limit.
 	// Requests refused with 401 are not counted; requests refused with 429 are not either.
 	RequestsPerMinute int
-	// PartBytesPerMinute is how many bytes of addUploadPart request bodies a key may send per
-	// minute; 0 sets no limit. A part whose Content-Length is known is refused at once when the
-	// bucket holds less than that (or, for a part larger than the whole allowance, less than a
-	// full bucket); a part sent without a length is let through while the key owes nothing. The
-	// bytes are counted as they are read, so a key can go into debt, and its next part waits
-	// until the debt is paid off.
+	// PartBytesPerMinute is how many bytes of parts (the content of addUploadPart's data field,
+	// not the multipart form around it) a key may send per minute; 0 sets no limit. A part is
+	// counted once its bytes have all been read, before it is stored: when the key's allowance
+	// holds fewer bytes than the part, the part is refused with 429 and not stored, and the
+	// retry-after headers say when the allowance holds it. A part larger than the whole
+	// allowance can never fit: it is refused (429 with x-should-retry: false, so clients do not
+	// retry it) up front when its Content-Length proves it, else as soon as its bytes read pass
+	// the allowance. A part refused for another reason is not counted, nor is a request refused
+	// with 401 or 429.
 	PartBytesPerMinute int64
 }
 
@@ -48,11 +51,11 @@ func (l RateLimit) check() error {
 	return nil
 }
 
-// Types of the error a rate-limited request is answered with. The live service names the
-// exhausted resource: "requests" or "tokens"; parts are limited in bytes.
+// The type and code of the error a rate-limited request is answered with: the live service's
+// envelope for its request limits. The part-bytes limit answers with the same ones (the live
+// service is not known to send any other type for the Uploads API); its message names the limit.
 const (
 	typeRequests = "requests"
-	typeBytes    = "bytes"
 
 	codeRateLimitExceeded = "rate_limit_exceeded"
 )
@@ -109,8 +112,9 @@ func waitFor(lim *rate.Limiter, need float64, now time.Time) time.Duration {
 	return max(time.Duration(math.Ceil(ms-1e-6))*time.Millisecond, time.Millisecond)
 }
 
-// limitRate answers 429 to a request over its key's limits, and counts the bytes of the parts it
-// lets through. It runs after authenticate, which sets the owner.
+// limitRate answers 429 to a request over its key's request limit, and hands the key's part-bytes
+// bucket to addUploadPart, which counts the part's bytes as it reads them (see partCharge). It
+// runs after authenticate, which sets the owner.
 func (s *Server) limitRate(next http.Handler) http.Handler {
 	if s.limiter == nil {
 		return next
@@ -119,49 +123,79 @@ func (s *Server) limitRate(next http.Handler) http.Handler {
 		b := s.limiter.buckets(owner(r.Context()))
 		now := s.now()
 		isPart := b.bytes != nil && s.operationOf(r) == opAddUploadPart
-		if isPart {
-			need := 1.0
-			if r.ContentLength > 0 {
-				need = float64(min(r.ContentLength, int64(b.bytes.Burst())))
-			}
-			if wait := waitFor(b.bytes, need, now); wait > 0 {
-				s.refuseRate(w, r, typeBytes, b.bytes, int64(need), wait, now)
-				return
-			}
+		if isPart && r.ContentLength-multipartSlack > int64(b.bytes.Burst()) {
+			// The form holds at most multipartSlack bytes besides the part: the part is larger
+			// than the whole allowance, and no wait makes it fit.
+			s.refuseNeverFits(w, r, int64(b.bytes.Burst()), r.ContentLength-multipartSlack, true)
+			return
 		}
 		if b.requests != nil && !b.requests.AllowN(now, 1) {
-			s.refuseRate(w, r, typeRequests, b.requests, 1, waitFor(b.requests, 1, now), now)
+			s.refuseRate(w, r, "requests per min (RPM)", b.requests, 1, waitFor(b.requests, 1, now), now)
 			return
 		}
 		if isPart {
-			r.Body = &chargedBody{ReadCloser: r.Body, bucket: b.bytes, now: s.now}
+			r = r.WithContext(context.WithValue(r.Context(), partChargeKey{}, &partCharge{bucket: b.bytes, now: s.now}))
 		}
 		next.ServeHTTP(w, r)
 	})
 }
 
 // refuseRate answers 429 as the live service does: the error envelope, and the wait in
-// retry-after-ms (milliseconds) and retry-after (whole seconds, rounded up).
-func (s *Server) refuseRate(w http.ResponseWriter, r *http.Request, kind string, lim *rate.Limiter, requested int64, wait time.Duration, now time.Time) {
-	limit := lim.Burst()
-	used := int64(limit) - int64(math.Floor(max(lim.TokensAt(now), 0)))
-	what := "requests per min (RPM)"
-	if kind == typeBytes {
-		what = "part bytes per min"
-	}
-	s.logger.LogAttrs(r.Context(), slog.LevelWarn, "rate limit exceeded",
-		slog.String("request_id", requestID(r.Context())),
-		slog.String("limit", kind),
-		slog.Duration("retry_after", wait))
+// retry-after-ms (milliseconds) and retry-after (whole seconds, rounded up). Used is what the key
+// spent of its allowance, as the bucket holds it now.
+func (s *Server) refuseRate(w http.ResponseWriter, r *http.Request, what string, lim *rate.Limiter, requested int64, wait time.Duration, now time.Time) {
+	s.logRefusal(r.Context(), what, wait)
 	discardBody(r, s.maxPart+multipartSlack)
 	setRetryAfter(w.Header(), wait)
-	writeError(w, &apiError{
+	writeError(w, rateError(what, lim, requested, wait, now))
+}
+
+// rateError is the 429 for a request of requested units over lim.
+func rateError(what string, lim *rate.Limiter, requested int64, wait time.Duration, now time.Time) *apiError {
+	limit := lim.Burst()
+	used := int64(limit) - int64(math.Floor(max(lim.TokensAt(now), 0)))
+	return &apiError{
 		Status: http.StatusTooManyRequests,
 		Message: fmt.Sprintf("Rate limit reached for %s: Limit %d, Used %d, Requested %d. Please try again in %v.",
 			what, limit, used, requested, wait),
-		Type: kind,
+		Type: typeRequests,
 		Code: codeRateLimitExceeded,
-	})
+	}
+}
+
+func (s *Server) logRefusal(ctx context.Context, what string, wait time.Duration) {
+	s.logger.LogAttrs(ctx, slog.LevelWarn, "rate limit exceeded",
+		slog.String("request_id", requestID(ctx)),
+		slog.String("limit", what),
+		slog.Duration("retry_after", wait))
+}
+
+// partBytesLimit names the part-bytes limit in answers.
+const partBytesLimit = "part bytes per min"
+
+// neverFitsError is the 429 for a part larger than the whole per-minute allowance: the live
+// envelope, with x-should-retry: false, as no wait makes it fit. proven says the size is a lower
+// bound (from the Content-Length) rather than the bytes read so far.
+func neverFitsError(limit, atLeast int64, proven bool) *apiError {
+	how := "of more than"
+	size := limit
+	if proven {
+		how, size = "of at least", atLeast
+	}
+	return &apiError{
+		Status: http.StatusTooManyRequests,
+		Message: fmt.Sprintf("Rate limit reached for %s: Limit %d. A part %s %d bytes can never fit in the limit; "+
+			"send parts of at most %d bytes. Do not retry this request.", partBytesLimit, limit, how, size, limit),
+		Type:       typeRequests,
+		Code:       codeRateLimitExceeded,
+		DoNotRetry: true,
+	}
+}
+
+func (s *Server) refuseNeverFits(w http.ResponseWriter, r *http.Request, limit, atLeast int64, proven bool) {
+	s.logRefusal(r.Context(), partBytesLimit, 0)
+	discardBody(r, s.maxPart+multipartSlack)
+	writeError(w, neverFitsError(limit, atLeast, proven))
 }
 
 // setRetryAfter sets the two headers that tell a client how long to wait.
@@ -170,21 +204,42 @@ func setRetryAfter(h http.Header, wait time.Duration) {
 	h.Set("retry-after", strconv.FormatInt(int64(math.Ceil(wait.Seconds())), 10))
 }
 
-// chargedBody takes the bytes read through it from a bucket. A read larger than the bucket is
-// taken in bucket-sized pieces, each of which the limiter accepts even when it leaves a debt.
-type chargedBody struct {
-	io.ReadCloser
+// partChargeKey is the context key of a part request's partCharge.
+type partChargeKey struct{}
+
+// partCharge counts a part's bytes against its key's part-bytes bucket, as addUploadPart reads
+// them. Only the bytes of the data field are counted.
+type partCharge struct {
 	bucket *rate.Limiter
 	now    func() time.Time
+	n      int64
 }
 
-func (b *chargedBody) Read(p []byte) (int, error) {
-	n, err := b.ReadCloser.Read(p)
-	if n > 0 {
-		now, burst := b.now(), b.bucket.Burst()
-		for left := n; left > 0; left -= burst {
-			b.bucket.ReserveN(now, min(left, burst))
-		}
+func partChargeOf(ctx context.Context) *partCharge {
+	c, _ := ctx.Value(partChargeKey{}).(*partCharge)
+	return c
+}
+
+// read counts n more bytes of the part: an error once they pass the whole allowance.
+func (c *partCharge) read(n int) error {
+	c.n += int64(n)
+	if limit := int64(c.bucket.Burst()); c.n > limit {
+		return neverFitsError(limit, c.n, false)
 	}
-	return n, err
+	return nil
+}
+
+// end takes the whole part from the bucket, or fails with the 429 saying when it would fit.
+func (c *partCharge) end() error {
+	if c.n == 0 {
+		return nil
+	}
+	now := c.now()
+	if c.bucket.AllowN(now, int(c.n)) {
+		return nil
+	}
+	wait := waitFor(c.bucket, float64(c.n), now)
+	e := rateError(partBytesLimit, c.bucket, c.n, wait, now)
+	e.RetryAfter = wait
+	return e
 }

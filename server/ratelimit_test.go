@@ -1,8 +1,6 @@
 package server_test
 
 import (
-	"bytes"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -63,55 +61,5 @@ func TestRateLimitRequests(t *testing.T) {
 	e.clock.Advance(10 * time.Second)
 	if r := e.do("POST", "/uploads/"+u.ID+"/cancel", keyA, "", nil); r.Status != http.StatusOK {
 		t.Errorf("after the wait asked for: %d %s", r.Status, r.Body)
-	}
-}
-
-// Part bytes: a part whose length is known is refused while the bucket holds less; one sent
-// without a length goes through while the key owes nothing, and its bytes are counted as read.
-func TestRateLimitPartBytes(t *testing.T) {
-	const perMinute = 6000 // 100 bytes a second
-	e := newEnv(t, withRateLimit(server.RateLimit{PartBytesPerMinute: perMinute}))
-	u := e.createUpload(keyA, 100_000)
-
-	ct, body := multipartBody(t, field{"data", randomBytes(4000, 1)})
-	first := int64(len(body))
-	if r := e.do("POST", "/uploads/"+u.ID+"/parts", keyA, ct, bytes.NewReader(body)); r.Status != http.StatusOK {
-		t.Fatalf("first part: %d %s", r.Status, r.Body)
-	}
-	// JSON requests do not count.
-	if r := e.do("POST", "/uploads/"+u.ID+"/cancel", keyB, "", nil); r.Status != http.StatusNotFound {
-		t.Fatalf("cancel with the other key: %d", r.Status)
-	}
-	// The bucket holds perMinute-first bytes; a second part of the same size waits for the rest.
-	r := e.do("POST", "/uploads/"+u.ID+"/parts", keyA, ct, bytes.NewReader(body))
-	missing := first - (perMinute - first)
-	checkEnvelope(t, r, wantEnvelope{Status: 429, Type: "bytes", Code: "rate_limit_exceeded",
-		Message: "Rate limit reached for part bytes per min: Limit 6000"})
-	checkRetryAfter(t, r, missing*10) // 100 bytes a second: 10 ms a byte
-
-	e.clock.Advance(time.Duration(missing*10) * time.Millisecond)
-	if r := e.do("POST", "/uploads/"+u.ID+"/parts", keyA, ct, bytes.NewReader(body)); r.Status != http.StatusOK {
-		t.Fatalf("part after the wait: %d %s", r.Status, r.Body)
-	}
-
-	// Empty bucket now. After 1 s (100 bytes), a part of unknown length is let in, and leaves a
-	// debt of what it carried beyond those 100 bytes.
-	e.clock.Advance(time.Second)
-	ct, big := multipartBody(t, field{"data", randomBytes(9000, 2)})
-	req, err := http.NewRequest("POST", e.URL+"/uploads/"+u.ID+"/parts", io.MultiReader(bytes.NewReader(big)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+keyA)
-	req.Header.Set("Content-Type", ct)
-	if r := e.send(req); r.Status != http.StatusOK {
-		t.Fatalf("part of unknown length: %d %s", r.Status, r.Body)
-	}
-	debt := int64(len(big)) - 100
-	r = e.do("POST", "/uploads/"+u.ID+"/parts", keyA, ct, bytes.NewReader(big))
-	checkEnvelope(t, r, wantEnvelope{Status: 429, Type: "bytes", Code: "rate_limit_exceeded"})
-	checkRetryAfter(t, r, (debt+perMinute)*10) // the debt, then a full bucket for this part
-	if r := e.do("GET", "/files/file-abc", keyA, "", nil); r.Status != http.StatusNotFound {
-		t.Errorf("a request without a part while the bytes are exhausted: %d", r.Status)
 	}
 }

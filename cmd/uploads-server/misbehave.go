@@ -41,7 +41,7 @@ var misbehaviourEnv = []struct{ flag, env string }{
 func registerMisbehaviour(fs *flag.FlagSet, getenv func(string) string) (*misbehaviour, error) {
 	m := &misbehaviour{slowDelay: server.DefaultFaultSlowDelay, retryAfter: server.DefaultFaultRetryAfter}
 	fs.IntVar(&m.rpm, "rate-limit-rpm", 0, "requests per minute each API key may make; 0 for no limit (env UPLOADS_RATE_LIMIT_RPM)")
-	fs.Func("rate-limit-part-bytes", "bytes of parts each API key may send per minute, such as 500MiB; 0 for no limit (env UPLOADS_RATE_LIMIT_PART_BYTES)",
+	fs.Func("rate-limit-part-bytes", "bytes of parts (the data field's content, not the form) each API key may send per minute, such as 500MiB; a larger part is refused; 0 for no limit (env UPLOADS_RATE_LIMIT_PART_BYTES)",
 		func(v string) error {
 			n, err := parseSize(v)
 			m.partBytes = n
