@@ -155,3 +155,45 @@ func TestFaultSlowKeepsALargeBody(t *testing.T) {
 		t.Errorf("the held part's bytes came back as %d bytes (status %d), want the %d sent", len(got.Body), got.Status, len(data))
 	}
 }
+
+// A request whose body is still coming when the holds end is served once its body came: the hold
+// waits for it without spinning, and the part is stored whole.
+func TestFaultSlowEndedWhileTheBodyComes(t *testing.T) {
+	e, held, served := holdEnv(t)
+	u := e.createUpload(keyA, 8)
+	<-served
+	pr, pw := io.Pipe()
+	ct, body := multipartBody(t, field{"data", []byte("12345678")})
+	req, err := http.NewRequest("POST", e.URL+"/uploads/"+u.ID+"/parts", pr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+keyA)
+	req.Header.Set("Content-Type", ct)
+	req.Header.Set(server.FaultHeader, string(server.FaultSlow))
+	answered := make(chan int, 1)
+	go func() {
+		resp, err := e.http.Client().Do(req)
+		if err != nil {
+			answered <- -1
+			return
+		}
+		resp.Body.Close()
+		answered <- resp.StatusCode
+	}()
+	if _, err := pw.Write(body[:10]); err != nil {
+		t.Fatal(err)
+	}
+	<-held
+	e.srv.EndHolds()
+	if _, err := pw.Write(body[10:]); err != nil {
+		t.Fatal(err)
+	}
+	pw.Close()
+	if got := <-answered; got != http.StatusOK {
+		t.Fatalf("the part held while its body came: %d, want 200", got)
+	}
+	if got := e.pendingPartBytes(); got != 8 {
+		t.Errorf("%v part bytes stored, want 8", got)
+	}
+}

@@ -42,6 +42,9 @@ func (s *Server) hold(w http.ResponseWriter, r *http.Request, next http.Handler,
 	}
 	timer := time.NewTimer(delay)
 	defer timer.Stop()
+	// Each is set to nil once the hold is over, so that a closed channel is not selected again
+	// while the body is still coming.
+	expired, ended := timer.C, (<-chan struct{})(s.holdsEnded)
 	waiting, receiving := true, true
 	for waiting || receiving {
 		select {
@@ -64,10 +67,10 @@ func (s *Server) hold(w http.ResponseWriter, r *http.Request, next http.Handler,
 				<-received
 			}
 			return
-		case <-timer.C:
-			waiting = false
-		case <-s.holdsEnded:
-			waiting = false
+		case <-expired:
+			waiting, expired, ended = false, nil, nil
+		case <-ended:
+			waiting, expired, ended = false, nil, nil
 		}
 	}
 	if hasBody {
