@@ -78,7 +78,11 @@ func (f *formCapture) parse(mr *multipart.Reader) {
 		field := FormField{Name: p.FormName(), Filename: p.FileName(), ContentType: p.Header.Get("Content-Type")}
 		h := sha256.New()
 		var value bytes.Buffer
-		n, err := io.Copy(io.MultiWriter(h, &limitedBuffer{buf: &value, max: maxFormValue}), p)
+		keep := maxFormValue
+		if field.Filename != "" {
+			keep = -1 // a file's bytes are never kept, only hashed
+		}
+		n, err := io.Copy(io.MultiWriter(h, &limitedBuffer{buf: &value, max: keep}), p)
 		isText := field.Filename == "" && n <= maxFormValue && utf8.Valid(value.Bytes())
 		switch {
 		case err == nil && isText:
@@ -121,7 +125,8 @@ func (f *formCapture) recorded() ([]FormField, bool) {
 	return nil, false
 }
 
-// limitedBuffer keeps the first max bytes written to it and drops the rest.
+// limitedBuffer keeps the first max+1 bytes written to it (none when max is negative), enough to
+// tell a value longer than max, and drops the rest.
 type limitedBuffer struct {
 	buf *bytes.Buffer
 	max int
