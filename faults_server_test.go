@@ -443,7 +443,8 @@ func TestClientRecoversLostAnswers(t *testing.T) {
 
 	fs = newFaultyServer(t, server.Faults{Seed: 5, Operations: []string{"addUploadPart"},
 		Rules: []server.FaultRule{{Kind: server.FaultResetAfter, Percent: 30}}}, server.RateLimit{})
-	c, _ = fs.client(false, WithMaxRetries(8))
+	// Twelve retries: at 30% a part then fails about one time in 6 million (0.3^13).
+	c, _ = fs.client(false, WithMaxRetries(12))
 	path, content := writeRandomFile(t, 600_000, 6)
 	done, err := c.UploadFile(ctx, path, UploadFileParams{Purpose: PurposeFineTune, PartSize: 64 << 10, Concurrency: 3, MD5: true})
 	if err != nil {
