@@ -135,8 +135,9 @@ type Store interface {
 	ListFiles(ctx context.Context, owner string, q FileQuery, now int64) ([]File, bool, error)
 
 	// DeleteFile deletes a file of owner that exists at now (else ErrNotFound) and releases the
-	// bytes of its parts, and returns it. Once it returns, the file is gone from every method;
-	// if releasing the bytes fails or the process dies, SweepExpired finishes the job.
+	// bytes of its parts, and returns it. Once it returns, the file is gone from every method, for
+	// good; the bytes may be released after it returns, by a store's background remover (see
+	// SweepResult), and if releasing them fails or the process dies, SweepExpired finishes the job.
 	DeleteFile(ctx context.Context, owner, fileID string, now int64) (File, error)
 
 	// SweepExpired releases the part bytes of uploads that expired (pending past ExpiresAt) or were

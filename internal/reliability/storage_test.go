@@ -195,6 +195,9 @@ func TestDiskFull(t *testing.T) {
 		if r := send(t, rawRequest{method: "DELETE", url: u + "/files/" + file, key: keyA}); r.Status != statusOK {
 			t.Fatalf("delete a file on a full disk: %d %s", r.Status, r.Body)
 		}
+		if err := ts.store.Settle(ctx); err != nil { // what the background remover does after the answer
+			t.Fatalf("settle: %v", err)
+		}
 		if _, err := os.Stat(filepath.Join(dir, "parts", fileUpload)); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("the deleted file's parts are still on disk (%v)", err)
 		}

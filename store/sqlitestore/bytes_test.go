@@ -133,46 +133,70 @@ func TestDamagedPartFailsRead(t *testing.T) {
 	}
 }
 
-// TestDeleteFileReleasesBytes: deleting a File removes its parts' files; a delete whose process
-// died after the commit, before they were removed, is finished by the sweeper.
+// TestDeleteFileReleasesBytes: DeleteFile answers once its one transaction is committed, with the
+// file's part files still on the disk, its parts' rows gone and its upload marked releasing, and
+// wakes the background remover; what the remover does (Settle) removes the files and leaves the
+// sweep nothing to count. A sweep that comes before the remover removes them itself and counts
+// their bytes, once. The other Files keep every byte.
 func TestDeleteFileReleasesBytes(t *testing.T) {
 	ctx := context.Background()
 	s := openTemp(t, t.TempDir())
+	s.stopRemover() // the answer is all the test sees before the removal
+	keep := mustCreate(t, s, 3)
+	kf := mustComplete(t, s, keep.ID, mustAddPart(t, s, keep.ID, "kee").ID)
 
-	u := mustCreate(t, s, 6)
-	f := mustComplete(t, s, u.ID, mustAddPart(t, s, u.ID, "abc").ID, mustAddPart(t, s, u.ID, "def").ID)
-	if _, err := s.DeleteFile(ctx, owner, f.ID, t0); err != nil {
-		t.Fatalf("DeleteFile: %v", err)
-	}
-	if exists(t, s.uploadDir(u.ID)) {
-		t.Errorf("DeleteFile left the file's part files: %v", filesUnder(t, s.uploadDir(u.ID)))
-	}
+	for _, tc := range []struct {
+		name     string
+		remover  bool              // the remover runs (Settle) before the sweep
+		sweepGot store.SweepResult // what the sweep then releases
+	}{
+		{"by the remover", true, store.SweepResult{}},
+		// The upload was completed, not expired or cancelled: only its bytes count.
+		{"by a sweep first", false, store.SweepResult{Bytes: 6}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			u := mustCreate(t, s, 6)
+			p1, p2 := mustAddPart(t, s, u.ID, "abc"), mustAddPart(t, s, u.ID, "def")
+			f := mustComplete(t, s, u.ID, p1.ID, p2.ID)
+			drainKick(s)
+			if _, err := s.DeleteFile(ctx, owner, f.ID, t0); err != nil {
+				t.Fatalf("DeleteFile: %v", err)
+			}
+			if got := filesUnder(t, s.uploadDir(u.ID)); !sameIDs(got, p1, p2) {
+				t.Errorf("after the answer, part files %v, want both still there (removed off the request path)", got)
+			}
+			if n := partRows(t, s.read, u.ID); n != 0 {
+				t.Errorf("after the answer, %d parts recorded, want none", n)
+			}
+			if st := bytesState(t, s, u.ID); st != record.BytesReleasing {
+				t.Errorf("after the answer, bytes state %d, want releasing", st)
+			}
+			if !woken(s) {
+				t.Errorf("DeleteFile did not wake the background remover")
+			}
+			if _, err := s.GetFile(ctx, owner, f.ID, t0); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("GetFile after the delete: %v, want ErrNotFound", err)
+			}
 
-	// The transaction of a delete commits, and the process dies before removing anything.
-	crashed := mustCreate(t, s, 3)
-	cf := mustComplete(t, s, crashed.ID, mustAddPart(t, s, crashed.ID, "xyz").ID)
-	tx, err := s.write.BeginTx(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := dropFiles(ctx, tx, []store.File{cf}, t0); err != nil {
-		t.Fatal(err)
-	}
-	if err := tx.Commit(); err != nil {
-		t.Fatal(err)
-	}
-	if !exists(t, s.uploadDir(crashed.ID)) {
-		t.Fatalf("the emulated crash removed the part files already")
-	}
-	if _, err := s.GetFile(ctx, owner, cf.ID, t0); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("GetFile after the committed delete: %v, want ErrNotFound", err)
-	}
-	// The upload was completed, not expired or cancelled: only its bytes count.
-	if n, err := s.SweepExpired(ctx, t0); err != nil || n != (store.SweepResult{Bytes: 3}) {
-		t.Errorf("SweepExpired = %+v, %v; want the 3 bytes of the deleted file released", n, err)
-	}
-	if exists(t, s.uploadDir(crashed.ID)) {
-		t.Errorf("the sweep left the deleted file's part files")
+			if tc.remover {
+				settle(t, s)
+			}
+			if n, err := s.SweepExpired(ctx, t0); err != nil || n != tc.sweepGot {
+				t.Errorf("SweepExpired = %+v, %v; want %+v", n, err, tc.sweepGot)
+			}
+			if exists(t, s.uploadDir(u.ID)) {
+				t.Errorf("the deleted file's part files remain: %v", filesUnder(t, s.uploadDir(u.ID)))
+			}
+			if st := bytesState(t, s, u.ID); st != record.BytesReleased {
+				t.Errorf("bytes state at the end = %d, want released", st)
+			}
+			if n, err := s.SweepExpired(ctx, t0); err != nil || n != (store.SweepResult{}) {
+				t.Errorf("second SweepExpired = %+v, %v; want nothing", n, err)
+			}
+			if got := mustRead(t, s, kf.ID); got != "kee" {
+				t.Errorf("the other file holds %q, want %q", got, "kee")
+			}
+		})
 	}
 }
 

@@ -11,22 +11,23 @@
 // then is it recorded, in a transaction that also checks that the upload is pending, unexpired
 // and not being released. If that transaction fails the file is removed. So a recorded part
 // always has all its bytes; what a crash can leave is the opposite, bytes without a record, and
-// Open removes those. Part rows are deleted before their files (by Cancel, by SweepExpired, and
-// for parts a completion does not use), never after.
+// Open removes those. Part rows are deleted before their files (by Cancel, by DeleteFile, by
+// SweepExpired, and for parts a completion does not use), never after.
 //
 // The promise: an answered create, part, completion, cancel or file deletion is on the disk
 // (synchronous=FULL: its transaction's commit is synced before the call returns, and a part's
 // bytes and directory entry are synced before its record), so it survives the process being
 // killed and the machine losing power. What may follow an answer is only the removal of files no
-// record needs any more: a cancel marks its upload's bytes releasing in its transaction, and a
-// completion lists the parts it leaves out of its file in parts_to_remove in its own; the
-// background remover deletes the files after the answer. A crash in between leaves the mark, Open
-// removes the files (no part owns them) and the next sweep forgets the mark.
+// record needs any more: a cancel, and a file deletion, mark the upload's bytes releasing in their
+// one transaction, and a completion lists the parts it leaves out of its file in parts_to_remove
+// in its own; the background remover deletes the files after the answer. A crash in between
+// leaves the mark, Open removes the files (no part owns them) and the next sweep forgets the mark.
 //
 // Concurrent cancels share one transaction and its one sync (group commit), each in a savepoint
 // of its own; see Cancel. The background remover runs at most every 50 ms (removerPause), so the
-// files of a cancelled upload are gone a few tens of milliseconds after the answer, and its
-// bookkeeping commit is shared by every cancel of that time instead of following each one.
+// files of a cancelled upload or a deleted file are gone a few tens of milliseconds after the
+// answer, and its bookkeeping commit is shared by every cancel and deletion of that time instead
+// of following each one.
 //
 // # Completion by reference
 //

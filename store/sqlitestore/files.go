@@ -147,10 +147,16 @@ func (s *Store) ListFiles(ctx context.Context, owner string, q store.FileQuery, 
 	return files, more, nil
 }
 
-// DeleteFile deletes a file of owner that exists at now in one transaction: the file becomes a
-// tombstone, its parts' rows go, and its upload is marked releasing; then the part files are
-// removed, as Cancel does. A failure to remove them leaves the upload marked, and SweepExpired
-// removes them later (Open removes part files no recorded part owns, too).
+// DeleteFile deletes a file of owner that exists at now in one transaction, whose synced commit is
+// the answer: the file becomes a tombstone, its list of parts and its parts' rows go, and its
+// upload's bytes are marked releasing. The part files are removed after the answer, by the
+// background remover (remover.go), as a cancel's are: the request never waits for them. If the
+// process stops first, the upload is still marked releasing: Open removes the files (no part row
+// owns them) and the next sweep, or the remover's next run, marks the upload released.
+//
+// The transaction runs four statements prepared once at Open (deleteFileSQL, then releaseFile's
+// three), and reads nothing else: the tombstone's UPDATE ... RETURNING finds the file only if it
+// is owner's and exists at now, and finding none is store.ErrNotFound, whatever the reason.
 //
 // On a full disk the transaction draws on the space reserve (see space.go): deleting a file is
 // how space is given back.
@@ -158,56 +164,72 @@ func (s *Store) DeleteFile(ctx context.Context, owner, fileID string, now int64)
 	var f store.File
 	err := s.freeing(func() error {
 		var err error
-		f, err = s.markFileDeleted(ctx, owner, fileID, now)
+		f, err = s.deleteFile(ctx, owner, fileID, now)
 		return err
 	})
 	if err != nil {
 		return store.File{}, err
 	}
-	s.releaseBytes(context.WithoutCancel(ctx), f.UploadID)
-	if s.reserveMissing.Load() {
-		_ = s.keepReserve() // from the bytes just freed
-	}
+	s.kickRemover()
 	return f, nil
 }
 
-// markFileDeleted is the transaction of DeleteFile.
-func (s *Store) markFileDeleted(ctx context.Context, owner, fileID string, now int64) (store.File, error) {
+// deleteFile is the transaction of DeleteFile.
+func (s *Store) deleteFile(ctx context.Context, owner, fileID string, now int64) (store.File, error) {
 	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return store.File{}, fmt.Errorf("delete file %s: %w", fileID, noSpace(err))
+	}
+	defer tx.Rollback()
+	f, err := scanFile(tx.StmtContext(ctx, s.stmts.deleteFile).QueryRowContext(ctx,
+		sql.Named("id", fileID), sql.Named("owner", owner), sql.Named("now", now)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.File{}, fmt.Errorf("delete: file %s: %w", fileID, store.ErrNotFound)
+	}
 	if err != nil {
 		return store.File{}, fmt.Errorf("delete file %s: %w", fileID, err)
 	}
-	defer tx.Rollback()
-	f, err := loadFile(ctx, tx, owner, fileID, now)
-	if err != nil {
-		return store.File{}, fmt.Errorf("delete: %w", err)
-	}
-	if err := dropFiles(ctx, tx, []store.File{f}, now); err != nil {
+	if err := s.releaseFile(ctx, tx, f); err != nil {
 		return store.File{}, fmt.Errorf("delete file %s: %w", fileID, err)
 	}
 	if err := tx.Commit(); err != nil {
-		return store.File{}, fmt.Errorf("delete file %s: %w", fileID, err)
+		return store.File{}, fmt.Errorf("delete file %s: %w", fileID, noSpace(err))
 	}
 	return f, nil
 }
 
+// deleteFileSQL makes the file :id of :owner that exists at :now a tombstone deleted at :now, and
+// returns it as fileColumns.
+const deleteFileSQL = `UPDATE files SET deleted_at = :now WHERE id = :id AND owner = :owner AND ` + liveFile +
+	` RETURNING ` + fileColumns
+
 // dropFiles makes files tombstones deleted at deletedAt, deletes their parts' rows and marks their
-// uploads' bytes releasing, in transaction tx.
-func dropFiles(ctx context.Context, tx *sql.Tx, files []store.File, deletedAt int64) error {
+// uploads' bytes releasing, in transaction tx: what DeleteFile does, for the files the sweep
+// found expired.
+func (s *Store) dropFiles(ctx context.Context, tx *sql.Tx, files []store.File, deletedAt int64) error {
 	for _, f := range files {
 		if _, err := tx.ExecContext(ctx, `UPDATE files SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL`, deletedAt, f.ID); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM file_parts WHERE file_id = ?`, f.ID); err != nil {
-			return fmt.Errorf("forget the parts of file %s: %w", f.ID, err)
+		if err := s.releaseFile(ctx, tx, f); err != nil {
+			return err
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM parts WHERE upload_id = ?`, f.UploadID); err != nil {
-			return fmt.Errorf("forget the parts of file %s: %w", f.ID, err)
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE uploads SET bytes_state = ? WHERE id = ?`,
-			record.BytesReleasing, f.UploadID); err != nil {
-			return fmt.Errorf("release the parts of file %s: %w", f.ID, err)
-		}
+	}
+	return nil
+}
+
+// releaseFile deletes the rows of a deleted file's parts (its list of parts first, which the
+// parts' foreign key requires) and marks its upload's bytes releasing, in transaction tx, with
+// the statements prepared at Open.
+func (s *Store) releaseFile(ctx context.Context, tx *sql.Tx, f store.File) error {
+	if _, err := tx.StmtContext(ctx, s.stmts.deleteFileParts).ExecContext(ctx, f.ID); err != nil {
+		return fmt.Errorf("forget the parts of file %s: %w", f.ID, err)
+	}
+	if _, err := tx.StmtContext(ctx, s.stmts.deleteParts).ExecContext(ctx, f.UploadID); err != nil {
+		return fmt.Errorf("forget the parts of file %s: %w", f.ID, err)
+	}
+	if _, err := tx.StmtContext(ctx, s.stmts.markReleasing).ExecContext(ctx, record.BytesReleasing, f.UploadID); err != nil {
+		return fmt.Errorf("release the parts of file %s: %w", f.ID, err)
 	}
 	return nil
 }

@@ -74,7 +74,7 @@ func mustRead(t *testing.T, s *Store, fileID string) string {
 }
 
 // exists reports whether path exists.
-func exists(t *testing.T, path string) bool {
+func exists(t testing.TB, path string) bool {
 	t.Helper()
 	_, err := os.Stat(path)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -84,7 +84,7 @@ func exists(t *testing.T, path string) bool {
 }
 
 // filesUnder lists the regular files under dir, relative to it.
-func filesUnder(t *testing.T, dir string) []string {
+func filesUnder(t testing.TB, dir string) []string {
 	t.Helper()
 	var names []string
 	err := fs.WalkDir(os.DirFS(dir), ".", func(path string, d fs.DirEntry, err error) error {

@@ -15,12 +15,13 @@ import (
 	"github.com/uploadkit/uploads/store/internal/record"
 )
 
-// The remover takes the removal of part files off the request path. Cancel marks the upload's
-// bytes as releasing and deletes its part rows in its one transaction, then wakes the remover,
-// which removes the upload's directory and marks it released, batching the marks of every upload
-// it found into one transaction. It runs at most once per removerPause, so that a stream of
-// cancels shares its runs, and removes up to removeWorkers directories at once. Complete, likewise, moves the parts it leaves out of its file
-// from parts to parts_to_remove in its transaction and wakes the remover, which removes their
+// The remover takes the removal of part files off the request path. Cancel, and DeleteFile for
+// the upload of the file it deletes, mark the upload's bytes as releasing and delete its part rows
+// in their one transaction, then wake the remover, which removes the upload's directory and marks
+// it released, batching the marks of every upload it found into one transaction. It runs at most
+// once per removerPause, so that a stream of cancels or deletions shares its runs, and removes up
+// to removeWorkers directories at once. Complete, likewise, moves the parts it leaves out of its
+// file from parts to parts_to_remove in its transaction and wakes the remover, which removes their
 // files and forgets them. The mark is in the database before the answer, so nothing is lost to a
 // crash: Open removes the files no part row owns, and the next sweep (SweepExpired, which the
 // server runs periodically) or the remover's next run finishes what is still marked.
@@ -30,10 +31,10 @@ const removeBatch = 256
 
 // removerPause is the least time between the end of one run of the remover and the start of the
 // next. A run begins as soon as it is asked for after a pause; what is asked for during the pause
-// waits for its end, so that under a stream of cancels the remover's marking transaction, a
-// synced commit on the one write connection, is shared by all the cancels of a pause rather than
-// taken once per cancel. The files of a cancelled upload are thus removed at most removerPause
-// (plus one run) after the answer.
+// waits for its end, so that under a stream of cancels (or file deletions) the remover's marking
+// transaction, a synced commit on the one write connection, is shared by all the cancels of a
+// pause rather than taken once per cancel. The files of a cancelled upload, or of a deleted file,
+// are thus removed at most removerPause (plus one run) after the answer.
 const removerPause = 50 * time.Millisecond
 
 // startRemover starts the background remover; Close stops it.

@@ -188,8 +188,11 @@ func (s *Store) Close() error {
 // writeStatements are statements of the request path prepared once on the write connection:
 // parsing SQL again on every request costs as much as running it.
 type writeStatements struct {
-	cancel      *sql.Stmt // cancelSQL
-	deleteParts *sql.Stmt // the rows of an upload's parts
+	cancel          *sql.Stmt // cancelSQL
+	deleteParts     *sql.Stmt // the rows of an upload's parts
+	deleteFile      *sql.Stmt // deleteFileSQL
+	deleteFileParts *sql.Stmt // a file's list of parts
+	markReleasing   *sql.Stmt // an upload's bytes_state, set to releasing
 }
 
 // prepare prepares the statements on db.
@@ -200,6 +203,9 @@ func (w *writeStatements) prepare(ctx context.Context, db *sql.DB) error {
 	}{
 		{&w.cancel, cancelSQL},
 		{&w.deleteParts, `DELETE FROM parts WHERE upload_id = ?`},
+		{&w.deleteFile, deleteFileSQL},
+		{&w.deleteFileParts, `DELETE FROM file_parts WHERE file_id = ?`},
+		{&w.markReleasing, `UPDATE uploads SET bytes_state = ? WHERE id = ?`},
 	} {
 		var err error
 		if *st.to, err = db.PrepareContext(ctx, st.sql); err != nil {
@@ -212,7 +218,7 @@ func (w *writeStatements) prepare(ctx context.Context, db *sql.DB) error {
 // close closes the statements that were prepared.
 func (w *writeStatements) close() error {
 	var errs []error
-	for _, st := range []*sql.Stmt{w.cancel, w.deleteParts} {
+	for _, st := range []*sql.Stmt{w.cancel, w.deleteParts, w.deleteFile, w.deleteFileParts, w.markReleasing} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}

@@ -27,8 +27,8 @@ const sweepBatch = 256
 // background remover cannot release, midway, what the sweep marked: the result's Bytes is the
 // size of the part files this sweep removed, measured on the disk just before each removal, and
 // its Uploads the cancelled or expired uploads it marked released. The bytes of a cancel, a
-// completion or a file deletion whose files the remover (or DeleteFile) removed first are not the
-// sweep's. Between batches the remover, and a DeleteFile removing its files, get their turn.
+// completion or a file deletion whose files the remover removed first are not the sweep's.
+// Between batches the remover gets its turn.
 //
 // On a full disk the sweep draws on the space reserve (see space.go), and once it has freed
 // enough, it makes the reserve anew.
@@ -136,7 +136,7 @@ func (s *Store) markExpiredFiles(ctx context.Context, now int64) (int, error) {
 	if len(files) == 0 {
 		return 0, nil
 	}
-	if err := dropFiles(ctx, tx, files, now); err != nil {
+	if err := s.dropFiles(ctx, tx, files, now); err != nil {
 		return 0, fmt.Errorf("sweep: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -168,27 +168,6 @@ func (s *Store) releasingUploads(ctx context.Context) ([]string, error) {
 		return nil, fmt.Errorf("sweep: list uploads: %w", err)
 	}
 	return ids, nil
-}
-
-// releaseBytes removes the part files of an upload marked releasing and marks it released. It
-// reports whether both happened; on failure the upload stays marked for the next sweep.
-func (s *Store) releaseBytes(ctx context.Context, uploadID string) bool {
-	s.releaseMu.Lock()
-	defer s.releaseMu.Unlock()
-	if _, err := removeDir(s.uploadDir(uploadID)); err != nil {
-		return false
-	}
-	var n int64
-	err := s.freeing(func() error {
-		res, err := s.write.ExecContext(ctx, `UPDATE uploads SET bytes_state = ? WHERE id = ? AND bytes_state = ?`,
-			record.BytesReleased, uploadID, record.BytesReleasing)
-		if err != nil {
-			return err
-		}
-		n, err = res.RowsAffected()
-		return err
-	})
-	return err == nil && n == 1
 }
 
 // removeOrphans removes what a crash can leave in the parts directory: temporary files, part files

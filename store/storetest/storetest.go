@@ -25,10 +25,10 @@ const t0 int64 = 1_700_000_000
 // Run runs the suite. open returns a new, empty store that nothing else uses, and arranges for it
 // to be closed when t ends (with t.Cleanup).
 //
-// A store that finishes some releases of bytes in the background after answering (a cancel's,
-// or those of the parts a completion left out) implements Settler, so that the suite can count
-// exactly what a sweep then releases; a store that releases everything before answering need
-// not.
+// A store that finishes some releases of bytes in the background after answering (a cancel's, a
+// file deletion's, or those of the parts a completion left out) implements Settler, so that the
+// suite can count exactly what a sweep then releases; a store that releases everything before
+// answering need not.
 func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	tests := []struct {
 		name string
