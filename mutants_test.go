@@ -462,3 +462,18 @@ func TestCreateJournalKeepsEveryPart(t *testing.T) {
 		}
 	}
 }
+
+// A part that cannot be recorded is named by its number, counted from 1, in the error.
+func TestJournalRecordErrorNamesThePart(t *testing.T) {
+	head := journalHeader{Version: journalVersion, UploadID: "upload_abc", ExpiresAt: 1, Filename: "a", Purpose: PurposeBatch,
+		PartSize: 10, Source: source{Size: 100, Fingerprint: "f"}}
+	j, err := createJournal(filepath.Join(t.TempDir(), "a.journal"), head, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j.close() // its file closed, the journal can no longer be written
+	err = j.record(3, "part_d")
+	if err == nil || !strings.Contains(err.Error(), "journal: record part 4: ") {
+		t.Errorf("record of index 3 in a closed journal: %v, want an error naming part 4", err)
+	}
+}
