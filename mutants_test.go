@@ -2,6 +2,7 @@ package uploads
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -21,6 +22,7 @@ import (
 	"time"
 
 	"github.com/uploadkit/uploads/server"
+	"github.com/uploadkit/uploads/store"
 )
 
 // An answer that is no error envelope gives its first 200 bytes, on one line, as the message:
@@ -475,5 +477,62 @@ func TestJournalRecordErrorNamesThePart(t *testing.T) {
 	err = j.record(3, "part_d")
 	if err == nil || !strings.Contains(err.Error(), "journal: record part 4: ") {
 		t.Errorf("record of index 3 in a closed journal: %v, want an error naming part 4", err)
+	}
+}
+
+// The event of a journal whose upload is gone counts the parts of the whole upload, as the resume
+// did.
+func TestJournalEventOfAGoneUploadCountsItsParts(t *testing.T) {
+	f := newResumeFixture(t)
+	first := f.interrupt(t, 2)
+	if _, err := f.c.Cancel(context.Background(), first.UploadID); err != nil {
+		t.Fatal(err)
+	}
+	f.finish(t)
+	if len(f.events) != 2 || f.events[1].Parts != 10 || f.events[1].PartsSent != 2 {
+		t.Errorf("events %+v, want the second to count 2 of 10 parts", f.events)
+	}
+}
+
+// The journal records expires_after in seconds, as CreateParams sends it: the header is part of
+// the journal's format.
+func TestJournalHeaderExpiresAfterInSeconds(t *testing.T) {
+	f := newResumeFixture(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	p := f.params()
+	p.ExpiresAfter = 2 * time.Hour
+	p.Progress = func(pr Progress) {
+		if pr.PartsDone >= 1 {
+			cancel()
+		}
+	}
+	if _, err := f.c.UploadFile(ctx, f.path, p); err == nil {
+		t.Fatal("the interrupted upload succeeded")
+	}
+	data, err := os.ReadFile(f.journal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, _, err := parseJournal(data)
+	if err != nil || head.ExpiresAfter != 7200 {
+		t.Errorf("journal header %+v, %v; want expires_after 7200", head, err)
+	}
+}
+
+// A journal that cannot be created fails the upload before any part is sent, and the new
+// upload is cancelled rather than left pending with nothing to resume it. The journal's name is
+// one a file may have, but the temporary file it is written to first has a longer one, too long.
+func TestUploadFileJournalThatCannotBeCreated(t *testing.T) {
+	f := newResumeFixture(t)
+	p := f.params()
+	p.Journal = filepath.Join(t.TempDir(), strings.Repeat("j", 250))
+	_, err := f.c.UploadFile(context.Background(), f.path, p)
+	var upErr *UploadError
+	if !errors.As(err, &upErr) || upErr.Status != UploadStatusCancelled || upErr.Kept {
+		t.Fatalf("UploadFile with a journal that cannot be created: %v, want an *UploadError with the upload cancelled", err)
+	}
+	if got := f.fs.upload(upErr.UploadID).Status; got != store.StatusCancelled {
+		t.Errorf("the upload is %s on the server, want cancelled", got)
 	}
 }
