@@ -536,3 +536,48 @@ func TestUploadFileJournalThatCannotBeCreated(t *testing.T) {
 		t.Errorf("the upload is %s on the server, want cancelled", got)
 	}
 }
+
+// After a failure no new call can get past (a part refused with a 400), the journal goes when the
+// upload's end is known (cancelled) and stays when the upload is or may still be pending (its
+// cancel refused, or failed in a way that may have taken effect): a new call may still use it.
+func TestJournalAfterAFailureForGood(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		cancelStatus int
+		status       UploadStatus
+		kept         bool
+	}{
+		{"cancelled", http.StatusOK, UploadStatusCancelled, false},
+		{"the cancel refused", http.StatusBadRequest, UploadStatusPending, true},
+		{"the cancel's effect unknown", http.StatusInternalServerError, "", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fake := newFakeAPI(t, func(w http.ResponseWriter, r *http.Request) {
+				switch {
+				case strings.HasSuffix(r.URL.Path, "/parts"):
+					writeJSON(w, http.StatusBadRequest, []byte(`{"error":{"message":"No.","type":"invalid_request_error","param":null,"code":null}}`))
+				case strings.HasSuffix(r.URL.Path, "/cancel") && tc.cancelStatus != http.StatusOK:
+					writeJSON(w, tc.cancelStatus, []byte(`{"error":{"message":"boom","type":"invalid_request_error","param":null,"code":null}}`))
+				case strings.HasSuffix(r.URL.Path, "/cancel"):
+					writeJSON(w, http.StatusOK, []byte(`{"id":"upload_x","object":"upload","bytes":10,"created_at":1,"expires_at":4102444800,"filename":"a","purpose":"batch","status":"cancelled"}`))
+				case r.Method == http.MethodPost && r.URL.Path == "/v1/uploads":
+					writeJSON(w, http.StatusOK, []byte(`{"id":"upload_x","object":"upload","bytes":10,"created_at":1,"expires_at":4102444800,"filename":"a","purpose":"batch","status":"pending"}`))
+				default:
+					t.Errorf("unexpected %s %s", r.Method, r.URL.Path)
+					w.WriteHeader(http.StatusTeapot)
+				}
+			})
+			c, _ := newTestClient(t, fake, specReport(t), WithMaxRetries(0))
+			journal := filepath.Join(t.TempDir(), "j")
+			_, err := c.UploadReaderAt(context.Background(), bytes.NewReader(testData(10)), 10,
+				UploadFileParams{Filename: "a", Purpose: PurposeBatch, Journal: journal})
+			var upErr *UploadError
+			if !errors.As(err, &upErr) || upErr.Status != tc.status {
+				t.Fatalf("err = %v, want an *UploadError with the upload %s", err, tc.status)
+			}
+			if _, err := os.Stat(journal); (err == nil) != tc.kept {
+				t.Errorf("journal kept: %v, want %v", err == nil, tc.kept)
+			}
+		})
+	}
+}
