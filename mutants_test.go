@@ -581,3 +581,35 @@ func TestJournalAfterAFailureForGood(t *testing.T) {
 		})
 	}
 }
+
+// The ends of UploadReaderAt's ranges are taken: one byte in parts of one byte, to the reference
+// server; and 8 GiB in parts of 64 MiB, which pass the client's checks and reach the API (a fake
+// here, which refuses the upload, so nothing is sent).
+func TestUploadRangesTakeTheirEnds(t *testing.T) {
+	fs := newFaultyServer(t, server.Faults{}, server.RateLimit{})
+	c, _ := fs.client(false)
+	for _, data := range []string{"x", "xyz"} {
+		up, err := c.UploadReaderAt(t.Context(), strings.NewReader(data), int64(len(data)),
+			UploadFileParams{Filename: "a.jsonl", Purpose: PurposeBatch, PartSize: 1, Concurrency: 1})
+		if err != nil {
+			t.Fatalf("UploadReaderAt of %d bytes in parts of 1: %v", len(data), err)
+		}
+		if got := fs.fileContent(up); string(got) != data {
+			t.Errorf("the File holds %q, want %q", got, data)
+		}
+	}
+
+	f := newFakeAPI(t, func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusBadRequest, []byte(`{"error":{"message":"No.","type":"invalid_request_error","param":null,"code":null}}`))
+	})
+	fc, _ := newTestClient(t, f, nil)
+	_, err := fc.UploadReaderAt(t.Context(), zeroReaderAt{}, MaxUploadSize,
+		UploadFileParams{Filename: "a.jsonl", Purpose: PurposeBatch, PartSize: MaxPartSize})
+	var apiErr *APIError
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusBadRequest {
+		t.Fatalf("UploadReaderAt of 8 GiB in parts of 64 MiB: %v, want the API's refusal", err)
+	}
+	if reqs := f.requests(); len(reqs) != 1 || reqs[0].Path != "/v1/uploads" {
+		t.Errorf("requests %+v, want one create", reqs)
+	}
+}
