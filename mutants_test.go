@@ -613,3 +613,63 @@ func TestUploadRangesTakeTheirEnds(t *testing.T) {
 		t.Errorf("requests %+v, want one create", reqs)
 	}
 }
+
+// A part is sent under its file's base name, or "part" when it has none; from where a seekable
+// reader stands, with a Content-Length that counts only what is left; and an empty part with a
+// Content-Length too.
+func TestAddPartNameSizeAndLength(t *testing.T) {
+	type seen struct {
+		data          string
+		filename      string
+		contentLength int64
+	}
+	var mu sync.Mutex
+	var got seen
+	f := newFakeAPI(t, partServer(t, func(r *http.Request, data []byte, filename string) {
+		mu.Lock()
+		defer mu.Unlock()
+		got = seen{string(data), filename, r.ContentLength}
+	}))
+	c, _ := newTestClient(t, f, nil)
+	path := filepath.Join(t.TempDir(), "train.jsonl")
+	if err := os.WriteFile(path, []byte("{}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	file, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer file.Close()
+	advanced := strings.NewReader("skip:the rest")
+	if _, err := advanced.Read(make([]byte, 5)); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name     string
+		data     io.Reader
+		want     string
+		filename string
+	}{
+		{"a file", file, "{}\n", "train.jsonl"},
+		{"a reader partly read", advanced, "the rest", "part"},
+		{"an empty reader", strings.NewReader(""), "", "part"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := c.AddPart(t.Context(), "upload_abc", tc.data); err != nil {
+				t.Fatalf("AddPart: %v", err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if got.data != tc.want || got.filename != tc.filename {
+				t.Errorf("sent %q as %q, want %q as %q", got.data, got.filename, tc.want, tc.filename)
+			}
+			frame, err := newFormFrame(tc.filename)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := int64(len(frame.head) + len(tc.want) + len(frame.tail)); got.contentLength != want {
+				t.Errorf("Content-Length %d, want %d, the form's length", got.contentLength, want)
+			}
+		})
+	}
+}
