@@ -673,3 +673,25 @@ func TestAddPartNameSizeAndLength(t *testing.T) {
 		})
 	}
 }
+
+// A part read from a pipe, whose size is unknown, is sent whole, without a Content-Length.
+func TestAddPartFromAPipe(t *testing.T) {
+	payload := testData(100_000)
+	var mu sync.Mutex
+	var got []byte
+	var contentLength int64
+	f := newFakeAPI(t, partServer(t, func(r *http.Request, data []byte, _ string) {
+		mu.Lock()
+		defer mu.Unlock()
+		got, contentLength = data, r.ContentLength
+	}))
+	c, _ := newTestClient(t, f, nil)
+	if _, err := c.AddPart(t.Context(), "upload_abc", pipeOf(t, payload)); err != nil {
+		t.Fatalf("AddPart from a pipe: %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !bytes.Equal(got, payload) || contentLength != -1 {
+		t.Errorf("sent %d bytes with Content-Length %d, want %d bytes without one", len(got), contentLength, len(payload))
+	}
+}
