@@ -695,3 +695,30 @@ func TestAddPartFromAPipe(t *testing.T) {
 		t.Errorf("sent %d bytes with Content-Length %d, want %d bytes without one", len(got), contentLength, len(payload))
 	}
 }
+
+// A watchdog armed again with no limit (a zero period) never trips, even if the timer of the
+// period it replaced was already firing when it was stopped.
+func TestWatchdogArmedWithNoLimitIgnoresALateTimer(t *testing.T) {
+	var fires []func()
+	now := time.Unix(1758145015, 0)
+	tripped := 0
+	w := &watchdog{
+		afterFunc: func(_ time.Duration, f func()) func() bool {
+			fires = append(fires, f)
+			return func() bool { return false } // too late: the timer has fired
+		},
+		now:     func() time.Time { return now },
+		trip:    func(error) { tripped++ },
+		stopped: true,
+	}
+	w.arm(time.Minute, errors.New("stalled"))
+	w.arm(0, nil)
+	if len(fires) != 1 {
+		t.Fatalf("%d timers set, want 1 (none for a zero period)", len(fires))
+	}
+	now = now.Add(time.Hour)
+	fires[0]() // the late timer of the first period
+	if tripped != 0 {
+		t.Errorf("the watchdog tripped %d times after it was armed with no limit", tripped)
+	}
+}
