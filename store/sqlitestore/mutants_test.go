@@ -100,3 +100,33 @@ func TestCancelGroupRollsBackAFailureAlone(t *testing.T) {
 		t.Errorf("the failing cancel: %v, want the injected fault", failingErr)
 	}
 }
+
+// TestCompleteWakesTheRemoverOnlyForLeftOutParts: a completion that leaves parts out wakes the
+// background remover, which is to remove their files; one that leaves none out does not. The
+// remover is stopped first, so that a wake-up stays in its channel to be seen.
+func TestCompleteWakesTheRemoverOnlyForLeftOutParts(t *testing.T) {
+	s := openTemp(t, t.TempDir())
+	s.stopRemover()
+
+	all := mustCreate(t, s, 2)
+	mustComplete(t, s, all.ID, mustAddPart(t, s, all.ID, "ab").ID)
+	if n := len(s.removerKick); n != 0 {
+		t.Errorf("a completion that leaves no part out woke the remover")
+	}
+
+	some := mustCreate(t, s, 2)
+	kept := mustAddPart(t, s, some.ID, "ab")
+	left := mustAddPart(t, s, some.ID, "cd")
+	mustComplete(t, s, some.ID, kept.ID)
+	if n := len(s.removerKick); n != 1 {
+		t.Errorf("a completion that leaves a part out did not wake the remover")
+	}
+	// What the remover would do: the left-out part's file goes, the kept one's stays.
+	if err := s.Settle(context.Background()); err != nil {
+		t.Fatalf("Settle: %v", err)
+	}
+	if exists(t, s.partPath(some.ID, left.ID)) || !exists(t, s.partPath(some.ID, kept.ID)) {
+		t.Errorf("after the remover's run: left-out part file exists %v, kept one %v; want false, true",
+			exists(t, s.partPath(some.ID, left.ID)), exists(t, s.partPath(some.ID, kept.ID)))
+	}
+}
