@@ -130,3 +130,46 @@ func TestCompleteWakesTheRemoverOnlyForLeftOutParts(t *testing.T) {
 			exists(t, s.partPath(some.ID, left.ID)), exists(t, s.partPath(some.ID, kept.ID)))
 	}
 }
+
+// TestListFilesEndsAtAFullLastPage: a last page holding exactly the limit says no more follow.
+func TestListFilesEndsAtAFullLastPage(t *testing.T) {
+	ctx := context.Background()
+	s := openTemp(t, t.TempDir())
+	for range 2 {
+		u := mustCreate(t, s, 1)
+		mustComplete(t, s, u.ID, mustAddPart(t, s, u.ID, "a").ID)
+	}
+	for _, limit := range []int{1, 2, 3} {
+		files, more, err := s.ListFiles(ctx, owner, store.FileQuery{Limit: limit}, t0)
+		if err != nil {
+			t.Fatalf("ListFiles(limit %d): %v", limit, err)
+		}
+		if want, wantMore := min(limit, 2), limit < 2; len(files) != want || more != wantMore {
+			t.Errorf("ListFiles(limit %d) of 2 files = %d files, more %v; want %d, more %v", limit, len(files), more, want, wantMore)
+		}
+	}
+}
+
+// TestSweepReleasesEveryExpiredFile: one sweep releases the bytes of every file expired at once,
+// not only of the first it finds.
+func TestSweepReleasesEveryExpiredFile(t *testing.T) {
+	ctx := context.Background()
+	s := openTemp(t, t.TempDir())
+	const n = 3
+	for range n {
+		u := store.Upload{ID: randomID("upload_"), Owner: owner, Filename: "f.txt", Purpose: "batch",
+			MIMEType: "text/plain", Bytes: 2, CreatedAt: t0, ExpiresAt: t0 + 3600, FileExpiresAfter: 60,
+			Status: store.StatusPending}
+		if err := s.CreateUpload(ctx, u); err != nil {
+			t.Fatalf("CreateUpload: %v", err)
+		}
+		mustComplete(t, s, u.ID, mustAddPart(t, s, u.ID, "ab").ID)
+	}
+	got, err := s.SweepExpired(ctx, t0+60)
+	if want := (store.SweepResult{Files: n, Bytes: 2 * n}); err != nil || got != want {
+		t.Errorf("SweepExpired = %+v, %v; want %+v", got, err, want)
+	}
+	if files := filesUnder(t, s.partsDir); len(files) != 0 {
+		t.Errorf("after the sweep, part files remain: %v", files)
+	}
+}
