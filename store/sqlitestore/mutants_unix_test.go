@@ -4,9 +4,14 @@ package sqlitestore
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io/fs"
 	"os"
 	"syscall"
 	"testing"
+
+	"github.com/uploadkit/uploads/store"
 )
 
 // TestFreeBytesIsTheDisks: FreeBytes reports what the filesystem has free for an unprivileged
@@ -37,5 +42,108 @@ func TestFreeBytesIsTheDisks(t *testing.T) {
 	}
 	if fi, err := os.Stat(s.reservePath()); err != nil || fi.Size() != reserveBytes {
 		t.Errorf("space reserve: %v, %v; want a file of %d bytes", fi, err, reserveBytes)
+	}
+}
+
+// TestNoSpaceErrors: a full disk (ENOSPC, or SQLite's "database or disk is full") is read as
+// store.ErrNoSpace, and no other error is: not a statement SQLite refused, not a missing file.
+func TestNoSpaceErrors(t *testing.T) {
+	ctx := context.Background()
+	s := openTemp(t, t.TempDir())
+	_, sqlErr := s.read.ExecContext(ctx, `SELECT * FROM no_such_table`)
+	if sqlErr == nil {
+		t.Fatal("a query of a missing table succeeded")
+	}
+	// A database that may not grow: SQLite answers SQLITE_FULL.
+	if _, err := s.write.ExecContext(ctx, `CREATE TABLE filler (b BLOB)`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.write.ExecContext(ctx, `PRAGMA max_page_count = 1`); err != nil {
+		t.Fatal(err)
+	}
+	_, fullErr := s.write.ExecContext(ctx, `INSERT INTO filler VALUES (zeroblob(1 << 20))`)
+	if _, err := s.write.ExecContext(ctx, `PRAGMA max_page_count = 1073741823`); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		err  error
+		full bool
+	}{
+		{"ENOSPC", fmt.Errorf("write: %w", syscall.ENOSPC), true},
+		{"SQLITE_FULL", fullErr, true},
+		{"another SQLite error", sqlErr, false},
+		{"a missing file", fmt.Errorf("open: %w", fs.ErrNotExist), false},
+	} {
+		if got := isNoSpace(c.err); got != c.full {
+			t.Errorf("isNoSpace(%s: %v) = %v, want %v", c.name, c.err, got, c.full)
+		}
+		wrapped := noSpace(c.err)
+		if got := errors.Is(wrapped, store.ErrNoSpace); got != c.full {
+			t.Errorf("noSpace(%s: %v) = %v, wraps ErrNoSpace: %v, want %v", c.name, c.err, wrapped, got, c.full)
+		}
+		if !errors.Is(wrapped, c.err) {
+			t.Errorf("noSpace(%s) = %v, lost the error itself", c.name, wrapped)
+		}
+	}
+	if err := noSpace(nil); err != nil {
+		t.Errorf("noSpace(nil) = %v", err)
+	}
+}
+
+// TestFreeingDrawsOnTheReserve: a write that frees space and fails for lack of it gives up the
+// reserve and runs once more; one that fails otherwise runs once and leaves the reserve alone.
+func TestFreeingDrawsOnTheReserve(t *testing.T) {
+	s := openTemp(t, t.TempDir())
+	calls := 0
+	other := errors.New("another failure")
+	if err := s.freeing(func() error { calls++; return other }); !errors.Is(err, other) || calls != 1 {
+		t.Errorf("freeing of a write that fails otherwise = %v after %d calls, want its error after 1", err, calls)
+	}
+	if !exists(t, s.reservePath()) || s.reserveMissing.Load() {
+		t.Errorf("a failure that is not a full disk gave up the reserve")
+	}
+
+	calls = 0
+	err := s.freeing(func() error {
+		calls++
+		if calls == 1 {
+			return fmt.Errorf("write: %w", syscall.ENOSPC)
+		}
+		return nil
+	})
+	if err != nil || calls != 2 {
+		t.Errorf("freeing of a write that fails for space once = %v after %d calls, want success after 2", err, calls)
+	}
+	if exists(t, s.reservePath()) || !s.reserveMissing.Load() {
+		t.Errorf("the second run did not draw on the reserve: it is still there")
+	}
+
+	// Without a reserve left, the failure is the answer.
+	calls = 0
+	if err := s.freeing(func() error { calls++; return syscall.ENOSPC }); !errors.Is(err, syscall.ENOSPC) || calls != 1 {
+		t.Errorf("freeing without a reserve = %v after %d calls, want ENOSPC after 1", err, calls)
+	}
+}
+
+// TestKeepReserveMendsIt: a reserve of the wrong size (cut short by a crash) is made anew, and a
+// reserve left half made by a crash is removed.
+func TestKeepReserveMendsIt(t *testing.T) {
+	s := openTemp(t, t.TempDir())
+	if err := os.Truncate(s.reservePath(), 1); err != nil {
+		t.Fatal(err)
+	}
+	stale := s.reservePath() + "-123456"
+	if err := os.WriteFile(stale, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.keepReserve(); err != nil {
+		t.Fatalf("keepReserve: %v", err)
+	}
+	if fi, err := os.Stat(s.reservePath()); err != nil || fi.Size() != reserveBytes || s.reserveMissing.Load() {
+		t.Errorf("reserve after keepReserve: %v, %v (missing: %v); want %d bytes", fi, err, s.reserveMissing.Load(), reserveBytes)
+	}
+	if exists(t, stale) {
+		t.Errorf("the half-made reserve %s is still there", stale)
 	}
 }
