@@ -6,6 +6,7 @@ package sqlitestore
 import (
 	"context"
 	"errors"
+	"reflect"
 	"runtime"
 	"testing"
 
@@ -171,5 +172,34 @@ func TestSweepReleasesEveryExpiredFile(t *testing.T) {
 	}
 	if files := filesUnder(t, s.partsDir); len(files) != 0 {
 		t.Errorf("after the sweep, part files remain: %v", files)
+	}
+}
+
+// TestStatsCounts: Stats counts uploads by their status at the time asked, the parts of pending
+// uploads and the Files that exist.
+func TestStatsCounts(t *testing.T) {
+	ctx := context.Background()
+	s := openTemp(t, t.TempDir())
+	pending := mustCreate(t, s, 5)
+	mustAddPart(t, s, pending.ID, "abc")
+	done := mustCreate(t, s, 2)
+	mustComplete(t, s, done.ID, mustAddPart(t, s, done.ID, "de").ID)
+	cancelled := mustCreate(t, s, 1)
+	if _, err := s.Cancel(ctx, owner, cancelled.ID, t0); err != nil {
+		t.Fatalf("Cancel: %v", err)
+	}
+	got, err := s.Stats(ctx, t0)
+	if err != nil {
+		t.Fatalf("Stats: %v", err)
+	}
+	want := store.Stats{Uploads: map[store.Status]int64{store.StatusPending: 1, store.StatusExpired: 0,
+		store.StatusCompleted: 1, store.StatusCancelled: 1}, PendingPartBytes: 3, Files: 1, FileBytes: 2}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Stats at t0 = %+v, want %+v", got, want)
+	}
+	// An hour later the pending upload has expired, and its parts no longer count.
+	if got, err := s.Stats(ctx, t0+3600); err != nil || got.Uploads[store.StatusExpired] != 1 ||
+		got.Uploads[store.StatusPending] != 0 || got.PendingPartBytes != 0 {
+		t.Errorf("Stats at expiry = %+v, %v; want the pending upload expired, no pending bytes", got, err)
 	}
 }
