@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"syscall"
 	"testing"
 
@@ -145,5 +146,26 @@ func TestKeepReserveMendsIt(t *testing.T) {
 	}
 	if exists(t, stale) {
 		t.Errorf("the half-made reserve %s is still there", stale)
+	}
+}
+
+// TestRemoveDirReportsTheDirectoryItself: when the files of a directory are removed but the
+// directory itself cannot be (here its path ends in "/.", which rmdir refuses), removeDir reports
+// that failure, so the upload stays marked releasing for the next run instead of being marked
+// released with its directory left behind.
+func TestRemoveDirReportsTheDirectoryItself(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "upload_x")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "part_a"), []byte("abc"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	freed, err := removeDir(dir + "/.")
+	if err == nil {
+		t.Errorf("removeDir of a directory that cannot be removed: no error")
+	}
+	if freed != 3 || exists(t, filepath.Join(dir, "part_a")) {
+		t.Errorf("removeDir freed %d bytes, want the part's 3, its file removed", freed)
 	}
 }
