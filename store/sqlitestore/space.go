@@ -93,7 +93,7 @@ func (s *Store) keepReserve() error {
 			os.Remove(p)
 		}
 	}
-	free, err := diskFree(s.dir)
+	free, err := s.diskFree(s.dir)
 	if err != nil {
 		return err
 	}
@@ -127,7 +127,7 @@ func (s *Store) FreeBytes(ctx context.Context) (int64, error) {
 	if s.reserveMissing.Load() {
 		_ = s.keepReserve() // a failure leaves it missing, and counted
 	}
-	free, err := diskFree(s.dir)
+	free, err := s.diskFree(s.dir)
 	if err != nil {
 		return 0, fmt.Errorf("free space of %s: %w", s.dir, err)
 	}

@@ -40,6 +40,10 @@ type Store struct {
 	// sync makes part files and their directories durable (fsyncer but in tests).
 	sync syncer
 
+	// diskFree reports the bytes free on the filesystem of a directory (the system's diskFree but
+	// in tests, which give the reserve's margin a disk of any size).
+	diskFree func(dir string) (int64, error)
+
 	// writeBuffers recycles the blocks part bytes are gathered into before each write.
 	writeBuffers sync.Pool
 
@@ -75,7 +79,7 @@ func Open(ctx context.Context, dir string) (*Store, error) {
 	if strings.ContainsRune(dir, '?') {
 		return nil, fmt.Errorf("open store in %q: the directory name may not contain '?'", dir)
 	}
-	s := &Store{dir: dir, partsDir: filepath.Join(dir, "parts"), sync: fsyncer()}
+	s := &Store{dir: dir, partsDir: filepath.Join(dir, "parts"), sync: fsyncer(), diskFree: diskFree}
 	s.writeBuffers.New = func() any { b := make([]byte, writeBlockSize); return &b }
 	if err := os.MkdirAll(s.partsDir, 0o755); err != nil {
 		return nil, fmt.Errorf("open store in %s: %w", dir, err)
