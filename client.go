@@ -27,6 +27,9 @@ type Client struct {
 	jitter    func() float64
 	// progressInterval is the least time between two Progress calls (progressInterval).
 	progressInterval time.Duration
+	// syncFile makes a journal's file, or its directory, durable: (*os.File).Sync but in tests,
+	// which count the syncs or make them fail.
+	syncFile func(f *os.File) error
 }
 
 // NewClient returns a Client configured from the environment (OPENAI_API_KEY, OPENAI_BASE_URL,
@@ -64,6 +67,7 @@ func NewClient(opts ...Option) (*Client, error) {
 		jitter:       rand.Float64,
 
 		progressInterval: progressInterval,
+		syncFile:         (*os.File).Sync,
 	}
 	api, err := gen.NewClient(base,
 		gen.WithHTTPClient(chain(hc, cfg.middlewares)),

@@ -161,11 +161,18 @@ type journal struct {
 	path string
 	mu   sync.Mutex
 	f    *os.File
+	sync func(*os.File) error // (*os.File).Sync but in tests
 }
 
 // createJournal writes a journal holding head and parts, replacing any at path, and opens it for
 // appending.
 func createJournal(path string, head journalHeader, parts map[int]string) (*journal, error) {
+	return createJournalWith(path, head, parts, (*os.File).Sync)
+}
+
+// createJournalWith is createJournal with the way files are made durable given: syncFile syncs
+// the journal's file, the directory after the rename, and each record appended later.
+func createJournalWith(path string, head journalHeader, parts map[int]string, syncFile func(*os.File) error) (*journal, error) {
 	buf, err := appendRecord(nil, head)
 	if err != nil {
 		return nil, err
@@ -188,7 +195,7 @@ func createJournal(path string, head journalHeader, parts map[int]string) (*jour
 	defer os.Remove(tmp.Name()) // fails harmlessly once renamed
 	_, err = tmp.Write(buf)
 	if err == nil {
-		err = tmp.Sync()
+		err = syncFile(tmp)
 	}
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
@@ -200,14 +207,14 @@ func createJournal(path string, head journalHeader, parts map[int]string) (*jour
 		return nil, fmt.Errorf("journal: %w", err)
 	}
 	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync() // makes the rename durable where the system allows it
+		_ = syncFile(d) // makes the rename durable where the system allows it
 		_ = d.Close()
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
 	if err != nil {
 		return nil, fmt.Errorf("journal: %w", err)
 	}
-	return &journal{path: path, f: f}, nil
+	return &journal{path: path, f: f, sync: syncFile}, nil
 }
 
 // record appends an acknowledged part and syncs it to disk.
@@ -221,7 +228,7 @@ func (j *journal) record(index int, id string) error {
 	if _, err := j.f.Write(buf); err != nil {
 		return fmt.Errorf("journal: record part %d: %w", index+1, err)
 	}
-	if err := j.f.Sync(); err != nil {
+	if err := j.sync(j.f); err != nil {
 		return fmt.Errorf("journal: record part %d: %w", index+1, err)
 	}
 	return nil
@@ -361,7 +368,7 @@ func (c *Client) uploadJournaled(ctx context.Context, r io.ReaderAt, create Crea
 		}
 		head := want
 		head.UploadID, head.CreatedAt, head.ExpiresAt = up.ID, up.CreatedAt, up.ExpiresAt
-		j, err := createJournal(p.Journal, head, have)
+		j, err := createJournalWith(p.Journal, head, have, c.syncFile)
 		if err != nil {
 			if plan != nil {
 				// The upload stays pending; the old journal, if still there, still describes it.
