@@ -722,3 +722,75 @@ func TestWatchdogArmedWithNoLimitIgnoresALateTimer(t *testing.T) {
 		t.Errorf("the watchdog tripped %d times after it was armed with no limit", tripped)
 	}
 }
+
+// fakeDog is a watchdog on a clock the test moves, whose timers the test fires.
+type fakeDog struct {
+	*watchdog
+	now     time.Time
+	fires   []func()
+	tripped int
+}
+
+func newFakeDog() *fakeDog {
+	d := &fakeDog{now: time.Unix(1758145015, 0)}
+	d.watchdog = &watchdog{
+		afterFunc: func(_ time.Duration, f func()) func() bool {
+			d.fires = append(d.fires, f)
+			return func() bool { return true }
+		},
+		now:     func() time.Time { return d.now },
+		trip:    func(error) { d.tripped++ },
+		stopped: true,
+	}
+	return d
+}
+
+// A period in which the last byte moved exactly one period ago has ended: the watchdog trips
+// then, rather than waiting on for no time at all.
+func TestWatchdogTripsWhenThePeriodHasJustPassed(t *testing.T) {
+	d := newFakeDog()
+	d.arm(time.Minute, errors.New("stalled"))
+	d.moved()
+	d.now = d.now.Add(time.Minute)
+	d.fires[0]()
+	if d.tripped != 1 || len(d.fires) != 1 {
+		t.Errorf("tripped %d times, %d timers set; want a trip and no new timer", d.tripped, len(d.fires))
+	}
+}
+
+// A read that returns no byte is no move: a body or an answer that keeps returning nothing is
+// stalled.
+func TestEmptyReadsAreNoMove(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		read func(d *fakeDog) (int, error)
+	}{
+		{"request body", func(d *fakeDog) (int, error) {
+			b := &watchedBody{r: emptyReader{}, dog: d.watchdog, timeout: time.Minute}
+			return b.Read(make([]byte, 10))
+		}},
+		{"answer", func(d *fakeDog) (int, error) {
+			a := &watchedAnswer{ReadCloser: io.NopCloser(emptyReader{}), dog: d.watchdog, ctx: context.Background(), close: func() {}}
+			return a.Read(make([]byte, 10))
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := newFakeDog()
+			d.arm(time.Minute, errors.New("stalled"))
+			d.now = d.now.Add(30 * time.Second)
+			if n, err := tc.read(d); n != 0 || err != nil {
+				t.Fatalf("read %d, %v", n, err)
+			}
+			d.now = d.now.Add(30 * time.Second)
+			d.fires[0]()
+			if d.tripped != 1 {
+				t.Errorf("tripped %d times after a minute of empty reads, want 1", d.tripped)
+			}
+		})
+	}
+}
+
+// emptyReader returns no byte and no error, for ever.
+type emptyReader struct{}
+
+func (emptyReader) Read([]byte) (int, error) { return 0, nil }
