@@ -794,3 +794,25 @@ func TestEmptyReadsAreNoMove(t *testing.T) {
 type emptyReader struct{}
 
 func (emptyReader) Read([]byte) (int, error) { return 0, nil }
+
+// A change an interval or more after the last report is reported at once; one sooner waits for
+// the interval's end.
+func TestProgressReportedOnceTheIntervalHasPassed(t *testing.T) {
+	now := time.Unix(1758145015, 0)
+	var reports []Progress
+	var later []func()
+	c := &Client{now: func() time.Time { return now }, progressInterval: 200 * time.Millisecond,
+		afterFunc: func(_ time.Duration, f func()) func() bool { later = append(later, f); return func() bool { return true } }}
+	tr := c.newProgressTracker(func(p Progress) { reports = append(reports, p) }, &Upload{ID: "upload_abc", ExpiresAt: 1}, 100, 4)
+	now = now.Add(199 * time.Millisecond)
+	tr.add(10)
+	if len(reports) != 1 || len(later) != 1 {
+		t.Fatalf("a change 199 ms after the first report: %d reports, %d scheduled; want 1 and 1", len(reports), len(later))
+	}
+	later[0]()
+	now = now.Add(200 * time.Millisecond) // exactly an interval after the last report
+	tr.add(10)
+	if len(reports) != 3 || len(later) != 1 || reports[2].Sent != 20 {
+		t.Errorf("a change exactly an interval after the last report: reports %+v, %d scheduled; want it reported at once", reports, len(later))
+	}
+}
