@@ -816,3 +816,23 @@ func TestProgressReportedOnceTheIntervalHasPassed(t *testing.T) {
 		t.Errorf("a change exactly an interval after the last report: reports %+v, %d scheduled; want it reported at once", reports, len(later))
 	}
 }
+
+// A resumed upload's progress starts from the bytes of the parts sent before, its short last
+// part counted for what it holds.
+func TestResumedProgressCountsTheShortLastPart(t *testing.T) {
+	f := newResumeFixture(t)
+	f.data = testData(40<<10 + 100) // ten parts of 4 KiB and one of 100 bytes
+	if err := os.WriteFile(f.path, f.data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f.interrupt(t, 11) // every part sent, the upload not completed
+	var reports []Progress
+	p := f.params()
+	p.Progress = func(pr Progress) { reports = append(reports, pr) }
+	if _, err := f.c.UploadFile(context.Background(), f.path, p); err != nil {
+		t.Fatalf("resumed upload: %v", err)
+	}
+	if len(reports) < 2 || reports[1].Sent != int64(len(f.data)) || reports[1].PartsDone != 11 {
+		t.Errorf("reports %+v; want the second to count all %d bytes of the 11 parts sent before", reports, len(f.data))
+	}
+}
