@@ -836,3 +836,22 @@ func TestResumedProgressCountsTheShortLastPart(t *testing.T) {
 		t.Errorf("reports %+v; want the second to count all %d bytes of the 11 parts sent before", reports, len(f.data))
 	}
 }
+
+// A streamed answer whose transport fails a read with a bare context.Canceled, not the cause,
+// still says the read failed because the answer stalled.
+func TestStalledAnswerOfAPlainTransportSaysSo(t *testing.T) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	cancel(&stallError{after: time.Minute})
+	d := newFakeDog()
+	a := &watchedAnswer{ReadCloser: io.NopCloser(failingReader{context.Canceled}), dog: d.watchdog, ctx: ctx, close: func() {}}
+	_, err := a.Read(make([]byte, 10))
+	var se *stallError
+	if !errors.As(err, &se) || !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "stalled") {
+		t.Errorf("read of a stalled answer: %v, want the transport's error with the stall", err)
+	}
+}
+
+// failingReader fails every read with err.
+type failingReader struct{ err error }
+
+func (r failingReader) Read([]byte) (int, error) { return 0, r.err }
