@@ -855,3 +855,29 @@ func TestStalledAnswerOfAPlainTransportSaysSo(t *testing.T) {
 type failingReader struct{ err error }
 
 func (r failingReader) Read([]byte) (int, error) { return 0, r.err }
+
+// A journal is of the file it was written for: another file with the same content, size and
+// modification time does not resume its upload.
+func TestJournalOfAnotherFileWithTheSameContent(t *testing.T) {
+	f := newResumeFixture(t)
+	first := f.interrupt(t, 2)
+	info, err := os.Stat(f.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	twin := filepath.Join(filepath.Dir(f.path), "twin", filepath.Base(f.path))
+	if err := os.MkdirAll(filepath.Dir(twin), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(twin, f.data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(twin, info.ModTime(), info.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	f.path = twin
+	up := f.finish(t)
+	if up.ID == first.UploadID || len(f.events) != 1 || !strings.HasPrefix(f.events[0].Reason, "the journal is of another file") {
+		t.Errorf("upload %s (first %s), events %+v; want a new upload, the journal being of another file", up.ID, first.UploadID, f.events)
+	}
+}
