@@ -881,3 +881,25 @@ func TestJournalOfAnotherFileWithTheSameContent(t *testing.T) {
 		t.Errorf("upload %s (first %s), events %+v; want a new upload, the journal being of another file", up.ID, first.UploadID, f.events)
 	}
 }
+
+// When Complete's answer is lost and the upload asked for an expiry, its File is told from one
+// like it by that expiry: created_at plus expires_after, to the second.
+func TestLostCompleteFindsTheFileByItsExpiry(t *testing.T) {
+	c, direct, _ := lossyClients(t, loseFirst("complete"))
+	c.maxRetries = 0
+	data := testData(3500)
+	p := lostAnswerParams()
+	decoy := p
+	decoy.ExpiresAfter = 3 * time.Hour
+	if _, err := direct.UploadReaderAt(t.Context(), bytes.NewReader(data), int64(len(data)), decoy); err != nil {
+		t.Fatal(err)
+	}
+	p.ExpiresAfter = 2 * time.Hour
+	up, err := c.UploadReaderAt(t.Context(), bytes.NewReader(data), int64(len(data)), p)
+	if err != nil {
+		t.Fatalf("UploadReaderAt after a lost answer to Complete: %v", err)
+	}
+	if f := up.File; f == nil || f.ExpiresAt == nil || *f.ExpiresAt != f.CreatedAt+7200 {
+		t.Errorf("the File found is %+v, want the one expiring 2 hours after it was created", up.File)
+	}
+}
