@@ -802,7 +802,10 @@ func TestProgressReportedOnceTheIntervalHasPassed(t *testing.T) {
 	var reports []Progress
 	var later []func()
 	c := &Client{now: func() time.Time { return now }, progressInterval: 200 * time.Millisecond,
-		afterFunc: func(_ time.Duration, f func()) func() bool { later = append(later, f); return func() bool { return true } }}
+		afterFunc: func(_ time.Duration, f func()) func() bool {
+			later = append(later, f)
+			return func() bool { return true }
+		}}
 	tr := c.newProgressTracker(func(p Progress) { reports = append(reports, p) }, &Upload{ID: "upload_abc", ExpiresAt: 1}, 100, 4)
 	now = now.Add(199 * time.Millisecond)
 	tr.add(10)
@@ -901,5 +904,26 @@ func TestLostCompleteFindsTheFileByItsExpiry(t *testing.T) {
 	}
 	if f := up.File; f == nil || f.ExpiresAt == nil || *f.ExpiresAt != f.CreatedAt+7200 {
 		t.Errorf("the File found is %+v, want the one expiring 2 hours after it was created", up.File)
+	}
+}
+
+// A stream of exactly two parts' bytes is sent as two parts, no empty third.
+func TestUploadReaderOfAWholeNumberOfParts(t *testing.T) {
+	fs := newFaultyServer(t, server.Faults{}, server.RateLimit{})
+	c, _ := fs.client(false)
+	var mu sync.Mutex
+	var last Progress
+	up, err := c.UploadReader(t.Context(), strings.NewReader("abcdefgh"), 8, UploadFileParams{Filename: "a.jsonl", Purpose: PurposeBatch,
+		PartSize: 4, Concurrency: 1, Progress: func(p Progress) { mu.Lock(); last = p; mu.Unlock() }})
+	if err != nil {
+		t.Fatalf("UploadReader: %v", err)
+	}
+	if got := string(fs.fileContent(up)); got != "abcdefgh" {
+		t.Errorf("the File holds %q", got)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if requests, _ := fs.counts(); requests != 4 || last.Parts != 2 || last.PartsDone != 2 {
+		t.Errorf("%d requests, progress %+v; want 4 (create, two parts, complete) and 2 parts", requests, last)
 	}
 }
