@@ -927,3 +927,22 @@ func TestUploadReaderOfAWholeNumberOfParts(t *testing.T) {
 		t.Errorf("%d requests, progress %+v; want 4 (create, two parts, complete) and 2 parts", requests, last)
 	}
 }
+
+// A part of a stream that fails is named by its number, counted from 1, of all the parts.
+func TestUploadReaderNamesTheFailedPart(t *testing.T) {
+	fu, f := newFakeUploads(t)
+	var mu sync.Mutex
+	n := 0
+	fu.partHook = func(*http.Request) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		n++
+		return n != 2 // the second part is refused
+	}
+	c, _ := newTestClient(t, f, nil, WithMaxRetries(0))
+	_, err := c.UploadReader(t.Context(), strings.NewReader("abcdefghij"), 10,
+		UploadFileParams{Filename: "a.jsonl", Purpose: PurposeBatch, PartSize: 4, Concurrency: 1})
+	if err == nil || !strings.Contains(err.Error(), "part 2 of 3: ") {
+		t.Errorf("UploadReader with its second part refused: %v, want an error naming part 2 of 3", err)
+	}
+}
