@@ -946,3 +946,17 @@ func TestUploadReaderNamesTheFailedPart(t *testing.T) {
 		t.Errorf("UploadReader with its second part refused: %v, want an error naming part 2 of 3", err)
 	}
 }
+
+// A part whose record could not be synced is named by its number, counted from 1, in the error.
+func TestJournalRecordSyncErrorNamesThePart(t *testing.T) {
+	var l syncLog
+	j, err := createJournalWith(filepath.Join(t.TempDir(), "a.journal"), syncHead(), nil, l.sync)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.close()
+	l.fail = errors.New("the disk lost the write")
+	if err := j.record(3, "part_d"); err == nil || !strings.Contains(err.Error(), "journal: record part 4: ") {
+		t.Errorf("record of index 3 whose sync failed: %v, want an error naming part 4", err)
+	}
+}
