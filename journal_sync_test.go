@@ -75,17 +75,3 @@ func TestJournalWhoseSyncFailsIsNotCreated(t *testing.T) {
 		t.Errorf("temporary files left: %v", left)
 	}
 }
-
-// A part whose record cannot be synced is not reported recorded.
-func TestJournalRecordWhoseSyncFails(t *testing.T) {
-	var l syncLog
-	j, err := createJournalWith(filepath.Join(t.TempDir(), "a.journal"), syncHead(), nil, l.sync)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer j.close()
-	l.fail = errors.New("the disk lost the write")
-	if err := j.record(0, "part_a"); !errors.Is(err, l.fail) {
-		t.Errorf("record whose sync failed: %v, want its error", err)
-	}
-}

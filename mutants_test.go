@@ -956,7 +956,7 @@ func TestJournalRecordSyncErrorNamesThePart(t *testing.T) {
 	}
 	defer j.close()
 	l.fail = errors.New("the disk lost the write")
-	if err := j.record(3, "part_d"); err == nil || !strings.Contains(err.Error(), "journal: record part 4: ") {
-		t.Errorf("record of index 3 whose sync failed: %v, want an error naming part 4", err)
+	if err := j.record(3, "part_d"); !errors.Is(err, l.fail) || !strings.Contains(err.Error(), "journal: record part 4: ") {
+		t.Errorf("record of index 3 whose sync failed: %v, want its error, naming part 4", err)
 	}
 }
