@@ -97,14 +97,23 @@ func (ts *testServer) waitIdle(t testing.TB) {
 	})
 	defer stop.Stop()
 	ts.mu.Lock()
-	defer ts.mu.Unlock()
 	for ts.inFlight > 0 {
 		if time.Now().After(deadline) {
 			buf := make([]byte, 1<<20)
 			n := runtime.Stack(buf, true)
+			ts.mu.Unlock()
 			t.Fatalf("%d handler(s) still running %v after the answer was read; goroutines:\n%s", ts.inFlight, idleTimeout, buf[:n])
 		}
 		ts.idleCond.Wait()
+	}
+	ts.mu.Unlock()
+	// The store's background remover deletes the files of cancelled uploads, deleted Files and
+	// parts a completion left out after the answer. Idle means that work is done too, so that
+	// what a test reads of the disk next is not changing under it.
+	if ts.http != nil {
+		if err := ts.store.Settle(context.Background()); err != nil {
+			t.Fatalf("settle the store: %v", err)
+		}
 	}
 }
 

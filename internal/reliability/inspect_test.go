@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io/fs"
 	"net/url"
@@ -81,6 +82,9 @@ func (in *inspector) partFiles(t testing.TB) map[string]string {
 	files := map[string]string{}
 	root := filepath.Join(in.dir, "parts")
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // removed meanwhile by the store's background remover
+		}
 		if err != nil {
 			return err
 		}
@@ -88,6 +92,9 @@ func (in *inspector) partFiles(t testing.TB) map[string]string {
 			return nil
 		}
 		b, err := os.ReadFile(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
 		if err != nil {
 			return err
 		}
@@ -220,6 +227,9 @@ func (in *inspector) partNames(t testing.TB) []string {
 	var names []string
 	root := filepath.Join(in.dir, "parts")
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // removed meanwhile by the store's background remover
+		}
 		if err != nil {
 			return err
 		}
