@@ -233,19 +233,24 @@ func TestUploadFileDoesNotResumeWithOtherParams(t *testing.T) {
 	}
 }
 
-// An upload that expires within ResumeMargin, by the client's clock, is not resumed.
+// An upload that expires within ResumeMargin, by the client's clock, is not resumed: half the
+// margin, or four minutes of its five, is too little time to send the rest.
 func TestUploadFileDoesNotResumeAnUploadAboutToExpire(t *testing.T) {
-	f := newResumeFixture(t)
-	f.fs.mu.Lock()
-	f.fs.now = time.Now().Add(-time.Hour + ResumeMargin/2) // the upload expires ResumeMargin/2 from now
-	f.fs.mu.Unlock()
-	first := f.interrupt(t, 2)
-	f.fs.mu.Lock()
-	f.fs.now = time.Now()
-	f.fs.mu.Unlock()
-	up := f.finish(t)
-	if up.ID == first.UploadID || len(f.events) != 1 || !strings.Contains(f.events[0].Reason, "too soon to resume") {
-		t.Errorf("upload %s (first %s), events %+v; want a new upload, the first too close to expiry", up.ID, first.UploadID, f.events)
+	for _, left := range []time.Duration{ResumeMargin / 2, 4 * time.Minute} {
+		t.Run(left.String(), func(t *testing.T) {
+			f := newResumeFixture(t)
+			f.fs.mu.Lock()
+			f.fs.now = time.Now().Add(-time.Hour + left) // the upload expires left from now
+			f.fs.mu.Unlock()
+			first := f.interrupt(t, 2)
+			f.fs.mu.Lock()
+			f.fs.now = time.Now()
+			f.fs.mu.Unlock()
+			up := f.finish(t)
+			if up.ID == first.UploadID || len(f.events) != 1 || !strings.Contains(f.events[0].Reason, "too soon to resume") {
+				t.Errorf("upload %s (first %s), events %+v; want a new upload, the first too close to expiry", up.ID, first.UploadID, f.events)
+			}
+		})
 	}
 }
 

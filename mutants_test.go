@@ -255,23 +255,6 @@ func TestFingerprintIsTheFirstAndTheLastMiB(t *testing.T) {
 	}
 }
 
-// An upload that expires within the five minutes of ResumeMargin is not resumed: four minutes
-// left is too little time to send the rest.
-func TestUploadFileDoesNotResumeFourMinutesBeforeExpiry(t *testing.T) {
-	f := newResumeFixture(t)
-	f.fs.mu.Lock()
-	f.fs.now = time.Now().Add(-time.Hour + 4*time.Minute) // the upload expires four minutes from now
-	f.fs.mu.Unlock()
-	first := f.interrupt(t, 2)
-	f.fs.mu.Lock()
-	f.fs.now = time.Now()
-	f.fs.mu.Unlock()
-	up := f.finish(t)
-	if up.ID == first.UploadID || len(f.events) != 1 || !strings.Contains(f.events[0].Reason, "too soon to resume") {
-		t.Errorf("upload %s (first %s), events %+v; want a new upload, the first too close to expiry", up.ID, first.UploadID, f.events)
-	}
-}
-
 // A journal's header is whole from a part size and a source of one byte on; a part record is kept
 // only for an index the source has (index 9 of 100 bytes in parts of 10, not 10), and reading
 // stops at the first that is not.
