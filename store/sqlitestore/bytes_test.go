@@ -277,7 +277,7 @@ func bytesState(t *testing.T, s *Store, uploadID string) int {
 // marked releasing, so that a test sees the state after it.
 func settle(t *testing.T, s *Store) {
 	t.Helper()
-	if _, err := s.releaseAll(context.Background()); err != nil {
+	if err := s.Settle(context.Background()); err != nil {
 		t.Fatalf("release: %v", err)
 	}
 }
